@@ -1,0 +1,9 @@
+//! OpenAI Responses stream (work in progress).
+
+use crate::error::{AdapterError, Result};
+use crate::plan::Plan;
+
+/// Assembles a whole stream into a plan.
+pub fn read(_bytes: &[u8]) -> Result<Plan> {
+    Err(AdapterError::UnknownFormat("openai_responses_stream: not implemented yet".into()))
+}

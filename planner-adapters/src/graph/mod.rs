@@ -1,0 +1,1 @@
+//! The ActionGraph (work in progress).
