@@ -239,7 +239,7 @@ impl ChatStreamAssembler {
             let Some(delta) = obj.get_mut("delta").and_then(Value::as_object_mut) else {
                 continue;
             };
-            if let Some(calls) = delta.remove("tool_calls") {
+            if let Some(calls) = delta.shift_remove("tool_calls") {
                 self.apply_tool_calls(
                     c,
                     &calls,
@@ -248,7 +248,7 @@ impl ChatStreamAssembler {
                     items,
                 )?;
             }
-            if let Some(call) = delta.remove("function_call") {
+            if let Some(call) = delta.shift_remove("function_call") {
                 self.apply_function_call(
                     c,
                     &call,
