@@ -133,6 +133,10 @@ pub struct ChatStreamAssembler {
     started: u64,
     /// Calls already yielded: a later delta for one is an error.
     closed: BTreeSet<CallKey>,
+    /// Calls the event being read has deltas for. A call released while
+    /// its own event is still being read shares that event with something
+    /// else, so its held bytes cannot replay it.
+    touched: Vec<CallKey>,
     /// Choices in which text or a call has already gone out.
     spoken: BTreeSet<usize>,
     texts: BTreeMap<usize, String>,
@@ -220,7 +224,7 @@ impl ChatStreamAssembler {
             items.push(StreamItem::Forward(event.raw));
             return Ok(());
         };
-        let mut touched: Vec<CallKey> = Vec::new();
+        self.touched.clear();
         let mut substance = false;
         let mut finishing: Vec<(usize, String)> = Vec::new();
         for (pos, choice) in choices.iter_mut().enumerate() {
@@ -240,27 +244,27 @@ impl ChatStreamAssembler {
                 continue;
             };
             if let Some(calls) = delta.shift_remove("tool_calls") {
-                self.apply_tool_calls(
-                    c,
-                    &calls,
-                    &format!("{cpath}/delta/tool_calls"),
-                    &mut touched,
-                    items,
-                )?;
+                self.apply_tool_calls(c, &calls, &format!("{cpath}/delta/tool_calls"), items)?;
             }
             if let Some(call) = delta.shift_remove("function_call") {
-                self.apply_function_call(
-                    c,
-                    &call,
-                    &format!("{cpath}/delta/function_call"),
-                    &mut touched,
-                    items,
-                )?;
+                self.apply_function_call(c, &call, &format!("{cpath}/delta/function_call"), items)?;
             }
             substance |= self.take_text(c, delta);
         }
         if self.template.is_none() {
             self.template = Some(ChunkTemplate::from_chunk(&chunk));
+        }
+        let touched = std::mem::take(&mut self.touched);
+        if !touched.is_empty() {
+            if substance || touched.len() > 1 {
+                for key in &touched {
+                    if let Some((_, call)) = self.open.get_mut(key) {
+                        call.exact = false;
+                    }
+                }
+            } else if let Some((_, call)) = touched.first().and_then(|k| self.open.get_mut(k)) {
+                call.held.extend_from_slice(&event.raw);
+            }
         }
         // Calls finished by this event go out before it.
         for (c, _) in &finishing {
@@ -270,15 +274,6 @@ impl ChatStreamAssembler {
             // Nothing was taken out: the original bytes stay valid.
             push_rest(items, event.raw, chunk, finishing);
             return Ok(());
-        }
-        if substance || touched.len() > 1 {
-            for key in &touched {
-                if let Some((_, call)) = self.open.get_mut(key) {
-                    call.exact = false;
-                }
-            }
-        } else if let Some((_, call)) = touched.first().and_then(|k| self.open.get_mut(k)) {
-            call.held.extend_from_slice(&event.raw);
         }
         if substance {
             // Text mixed with call deltas goes out now, without them.
@@ -312,7 +307,6 @@ impl ChatStreamAssembler {
         choice: usize,
         calls: &Value,
         path: &str,
-        touched: &mut Vec<CallKey>,
         items: &mut Vec<StreamItem>,
     ) -> Result<()> {
         let calls = match calls {
@@ -338,8 +332,8 @@ impl ChatStreamAssembler {
             let function = obj.get("function").unwrap_or(&Value::Null);
             let key = (choice, Some(index));
             self.apply(key, obj.get("id"), function, &dpath, items)?;
-            if !touched.contains(&key) {
-                touched.push(key);
+            if !self.touched.contains(&key) {
+                self.touched.push(key);
             }
         }
         Ok(())
@@ -350,7 +344,6 @@ impl ChatStreamAssembler {
         choice: usize,
         call: &Value,
         path: &str,
-        touched: &mut Vec<CallKey>,
         items: &mut Vec<StreamItem>,
     ) -> Result<()> {
         if call.is_null() {
@@ -358,8 +351,8 @@ impl ChatStreamAssembler {
         }
         let key = (choice, None);
         self.apply(key, None, call, path, items)?;
-        if !touched.contains(&key) {
-            touched.push(key);
+        if !self.touched.contains(&key) {
+            self.touched.push(key);
         }
         Ok(())
     }
@@ -455,8 +448,8 @@ impl ChatStreamAssembler {
                 id: call.has_id.then_some(call.id),
                 name: call.name,
                 arguments: call.arguments,
+                exact: call.exact && !self.touched.contains(&key),
                 held: call.held,
-                exact: call.exact,
                 after_text: call.after_text,
             }));
         }
