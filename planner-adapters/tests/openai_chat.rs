@@ -175,6 +175,15 @@ fn a_document_with_messages_and_choices_takes_choices_as_proposed() {
 }
 
 #[test]
+fn with_choices_present_an_unanswered_history_call_is_history_not_proposed() {
+    let mut doc = fixture("request-pending-call");
+    doc["choices"] = fixture("response-empty-arguments")["choices"].clone();
+    let plan = openai_chat::read(&doc).expect("reads");
+    let proposed: Vec<_> = plan.proposed().map(|s| s.tool.as_str()).collect();
+    assert_eq!(proposed, ["get_current_time"]);
+}
+
+#[test]
 fn exchange_marks_unanswered_request_calls_executed_and_locates_into_the_response() {
     let plan = openai_chat::read_exchange(
         &fixture("request-pending-call"),

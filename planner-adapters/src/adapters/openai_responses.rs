@@ -29,7 +29,7 @@ pub use render::render;
 /// Reads a Responses request (history: a call with no later output is
 /// proposed), a response object (every call in `output` proposed), or a
 /// document with both `input` and `output` (the `output` calls are the
-/// proposed ones).
+/// proposed ones, every call in `input` is history).
 pub fn read(doc: &Value) -> Result<Plan> {
     let obj = json::object(doc, "")?;
     if !obj.contains_key("input") && !obj.contains_key("output") {
@@ -49,6 +49,10 @@ pub fn read(doc: &Value) -> Result<Plan> {
         read_input(&mut plan, input, "/input")?;
     }
     if let Some(output) = obj.get("output") {
+        // With an output present, the input part is history.
+        for i in 0..plan.steps.len() {
+            plan.mark_executed(i);
+        }
         read_items(&mut plan, output, "/output")?;
     }
     Ok(plan)

@@ -140,6 +140,8 @@ pub struct ChatStreamAssembler {
     /// Choices in which text or a call has already gone out.
     spoken: BTreeSet<usize>,
     texts: BTreeMap<usize, String>,
+    /// Choices whose `role` has gone out.
+    roles: BTreeSet<usize>,
     template: Option<ChunkTemplate>,
     chunks: usize,
     done: bool,
@@ -283,13 +285,17 @@ impl ChatStreamAssembler {
         Ok(())
     }
 
-    /// Records text deltas; true when the delta carries anything but the
-    /// role (which only repeats what every assistant message says).
+    /// Records text deltas; true when the delta carries anything the client
+    /// must get now. The first `role` of a choice counts: the SDKs need it
+    /// (openai-node fails a choice without one) and concatenate repeated
+    /// ones (openai-python), so it is forwarded exactly once, at once, even
+    /// when it arrives with a call that may be withheld.
     fn take_text(&mut self, choice: usize, delta: &Map<String, Value>) -> bool {
         let mut substance = false;
         for (key, value) in delta {
             match (key.as_str(), value) {
-                (_, Value::Null) | ("role", _) => {}
+                (_, Value::Null) => {}
+                ("role", _) => substance |= self.roles.insert(choice),
                 (_, Value::String(s)) if s.is_empty() => {}
                 ("content" | "refusal", Value::String(s)) => {
                     self.texts.entry(choice).or_default().push_str(s);
