@@ -237,3 +237,21 @@ fn malformed_streams_are_errors_with_a_line() {
     );
     assert!(line_error(late).contains("after it was complete"));
 }
+
+#[test]
+fn an_item_interleaved_after_a_held_call_waits_for_it() {
+    let s = concat!(
+        "data: {\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"\"}}\n\n",
+        "data: {\"type\":\"response.output_item.added\",\"output_index\":1,\"item\":{\"type\":\"message\",\"role\":\"assistant\",\"content\":[]}}\n\n",
+        "data: {\"type\":\"response.output_item.done\",\"output_index\":0,\"item\":{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"}}\n\n",
+    );
+    let items = items_of(&[s.as_bytes()]);
+    assert!(
+        matches!(items[0], ResponsesStreamItem::ToolCallReady(_)),
+        "{items:?}"
+    );
+    let ResponsesStreamItem::Forward(after) = &items[1] else {
+        panic!("the message follows the call");
+    };
+    assert!(String::from_utf8_lossy(after).contains("\"output_index\":1"));
+}

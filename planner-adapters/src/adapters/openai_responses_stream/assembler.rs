@@ -129,6 +129,8 @@ pub struct ResponsesStreamAssembler {
     open: BTreeMap<usize, OpenItem>,
     closed: BTreeSet<usize>,
     texts: BTreeMap<usize, String>,
+    /// Events of items after a held call, released with it.
+    deferred: Vec<Vec<u8>>,
     events: usize,
 }
 
@@ -246,6 +248,10 @@ impl ResponsesStreamAssembler {
                 let ready = self.ready(i, open, item)?;
                 self.closed.insert(i);
                 items.push(ResponsesStreamItem::ToolCallReady(ready));
+                if self.open.is_empty() && !self.deferred.is_empty() {
+                    let deferred = std::mem::take(&mut self.deferred).concat();
+                    items.push(ResponsesStreamItem::Forward(deferred));
+                }
             }
             ("response.completed" | "response.incomplete" | "response.failed", _) => {
                 if let Some(index) = self.open.keys().next() {
@@ -294,7 +300,13 @@ impl ResponsesStreamAssembler {
                     let delta = obj.get("delta").and_then(Value::as_str).unwrap_or("");
                     self.texts.entry(i).or_default().push_str(delta);
                 }
-                items.push(ResponsesStreamItem::Forward(event.raw));
+                // An item after a held call waits for it: the SDKs index
+                // their snapshot by output_index, so items must reach the
+                // client in index order.
+                match (i, self.open.keys().next()) {
+                    (Some(i), Some(&held)) if i > held => self.deferred.push(event.raw),
+                    _ => items.push(ResponsesStreamItem::Forward(event.raw)),
+                }
             }
         }
         Ok(())
