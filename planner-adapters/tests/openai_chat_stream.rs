@@ -339,3 +339,32 @@ fn a_stream_cut_before_its_finish_still_yields_its_calls_at_finish() {
     let got = summary(&items_of(&[cut.as_bytes()]));
     assert_eq!(got.len(), 2);
 }
+
+#[test]
+fn a_stream_recorded_as_a_json_array_of_chunks_reads_the_same() {
+    let chunks: Vec<Value> = PARALLEL
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    let array = serde_json::to_vec(&chunks).expect("serializes");
+    let from_array = openai_chat_stream::read(&array).expect("reads");
+    let from_sse = openai_chat_stream::read(PARALLEL.as_bytes()).expect("reads");
+    assert_eq!(from_array, from_sse);
+    assert!(matches!(
+        openai_chat_stream::read(b"[1]"),
+        Err(AdapterError::Shape { path, .. }) if path == "/0"
+    ));
+}
+
+#[test]
+fn holding_more_than_the_limit_is_an_error_not_unbounded_memory() {
+    let mut asm = ChatStreamAssembler::with_limit(1_000);
+    let result = asm.push(PARALLEL.as_bytes());
+    assert!(
+        matches!(result, Err(AdapterError::TooLarge { limit: 1_000, .. })),
+        "{result:?}"
+    );
+    let mut asm = ChatStreamAssembler::with_limit(100_000);
+    assert!(asm.push(PARALLEL.as_bytes()).is_ok());
+}

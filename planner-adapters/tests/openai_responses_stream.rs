@@ -255,3 +255,13 @@ fn an_item_interleaved_after_a_held_call_waits_for_it() {
     };
     assert!(String::from_utf8_lossy(after).contains("\"output_index\":1"));
 }
+
+#[test]
+fn holding_more_than_the_limit_is_an_error_not_unbounded_memory() {
+    let mut asm = ResponsesStreamAssembler::with_limit(500);
+    let result = asm.push(PARALLEL.as_bytes());
+    assert!(
+        matches!(result, Err(AdapterError::TooLarge { limit: 500, .. })),
+        "{result:?}"
+    );
+}

@@ -21,6 +21,9 @@ use crate::adapters::sse::{SseEvent, SseParser};
 use crate::error::{AdapterError, Result};
 use crate::json::child;
 
+/// Default bound on the bytes an assembler holds at once (16 MiB).
+pub const DEFAULT_HELD_LIMIT: usize = 16 << 20;
+
 /// What the assembler yields, in the order the client must receive it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamItem {
@@ -145,12 +148,37 @@ pub struct ChatStreamAssembler {
     template: Option<ChunkTemplate>,
     chunks: usize,
     done: bool,
+    /// Most bytes held at once; `None` is [`DEFAULT_HELD_LIMIT`].
+    limit: Option<usize>,
 }
 
 impl ChatStreamAssembler {
-    /// A new assembler.
+    /// A new assembler holding at most [`DEFAULT_HELD_LIMIT`] bytes.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A new assembler that fails with [`AdapterError::TooLarge`] once the
+    /// calls it holds exceed `limit` bytes, so a runaway stream cannot
+    /// grow the gateway's memory without bound.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::default()
+        }
+    }
+
+    fn check_limit(&self) -> Result<()> {
+        let limit = self.limit.unwrap_or(DEFAULT_HELD_LIMIT);
+        let size = self
+            .open
+            .values()
+            .map(|o| o.1.held.len() + o.1.arguments.len())
+            .sum::<usize>();
+        if size > limit {
+            return Err(AdapterError::TooLarge { size, limit });
+        }
+        Ok(())
     }
 
     /// Feeds upstream bytes; returns the items they complete, in order.
@@ -158,6 +186,7 @@ impl ChatStreamAssembler {
         let mut items = Vec::new();
         for event in self.parser.push(bytes) {
             self.on_event(event, &mut items)?;
+            self.check_limit()?;
         }
         Ok(items)
     }
