@@ -325,7 +325,7 @@ fn malformed_streams_are_errors_with_a_line() {
     assert!(line_error("data: {not json\n\n").contains("not JSON"));
     assert!(line_error("").contains("no chat.completion.chunk"));
     let nameless = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n";
-    assert!(line_error(nameless).contains("without a function name"));
+    assert!(line_error(nameless).contains("without a tool name"));
     let bad_index = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":-1,\"function\":{\"name\":\"f\"}}]}}]}\n\n";
     assert!(line_error(bad_index).contains("/choices/0/delta/tool_calls/0/index"));
 }
@@ -367,4 +367,27 @@ fn holding_more_than_the_limit_is_an_error_not_unbounded_memory() {
     );
     let mut asm = ChatStreamAssembler::with_limit(100_000);
     assert!(asm.push(PARALLEL.as_bytes()).is_ok());
+}
+
+#[test]
+fn custom_tool_calls_stream_their_input_as_text() {
+    let s = concat!(
+        "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_p\",\"type\":\"custom\",\"custom\":{\"name\":\"apply_patch\",\"input\":\"*** Begin \"}}]}}]}\n\n",
+        "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"custom\":{\"input\":\"Patch\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let plan = openai_chat_stream::read(s.as_bytes()).expect("reads");
+    assert_eq!(plan.steps[0].tool, "apply_patch");
+    assert_eq!(plan.steps[0].args.value(), Some(&json!("*** Begin Patch")));
+    let out = gateway(s.as_bytes(), |_| {
+        Some(outcome(
+            Verdict::Rewrite,
+            Some(json!("*** Begin Patch\n*** End Patch")),
+        ))
+    });
+    let again = openai_chat_stream::read(&out).expect("reads");
+    assert_eq!(
+        again.steps[0].args.value(),
+        Some(&json!("*** Begin Patch\n*** End Patch"))
+    );
 }

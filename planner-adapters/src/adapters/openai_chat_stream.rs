@@ -28,7 +28,7 @@ mod writer;
 
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
-use crate::plan::{Args, Origin, Plan};
+use crate::plan::{Origin, Plan};
 
 pub use assembler::{ChatStreamAssembler, DEFAULT_HELD_LIMIT, FinishEvent, ReadyCall, StreamItem};
 pub use writer::{ChunkTemplate, render_chat_stream_call};
@@ -94,7 +94,7 @@ pub fn push_ready_call(plan: &mut Plan, call: &ReadyCall) -> usize {
     plan.push_step(
         call.id.as_deref(),
         call.name.as_str(),
-        Args::from_text(&call.arguments),
+        call.args(),
         call.pointer(),
     )
 }

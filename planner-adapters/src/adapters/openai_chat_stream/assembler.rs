@@ -20,6 +20,7 @@ use super::writer::{ChunkTemplate, sse_event};
 use crate::adapters::sse::{SseEvent, SseParser};
 use crate::error::{AdapterError, Result};
 use crate::json::child;
+use crate::plan::Args;
 
 /// Default bound on the bytes an assembler holds at once (16 MiB).
 pub const DEFAULT_HELD_LIMIT: usize = 16 << 20;
@@ -46,6 +47,9 @@ pub struct ReadyCall {
     pub index: usize,
     /// True for a legacy streamed `function_call` (no id, no index).
     pub legacy_function_call: bool,
+    /// True for a custom tool call (`custom: {name, input}`): `arguments`
+    /// is then free text, not JSON.
+    pub custom: bool,
     /// The call id (`call_...`), if the stream gave one.
     pub id: Option<String>,
     /// The tool name.
@@ -65,6 +69,18 @@ pub struct ReadyCall {
 }
 
 impl ReadyCall {
+    /// The arguments as the plan records them: parsed JSON (or the raw
+    /// text when it is not JSON); a custom tool's input as a JSON string.
+    pub fn args(&self) -> Args {
+        if self.custom {
+            Args::Json {
+                value: Value::String(self.arguments.clone()),
+            }
+        } else {
+            Args::from_text(&self.arguments)
+        }
+    }
+
     /// The pointer the call would have in the non-streamed response.
     pub fn pointer(&self) -> String {
         let message = format!("/choices/{}/message", self.choice);
@@ -116,6 +132,7 @@ type CallKey = (usize, Option<usize>);
 
 #[derive(Debug)]
 struct OpenCall {
+    custom: bool,
     id: String,
     has_id: bool,
     name: String,
@@ -364,9 +381,13 @@ impl ChatStreamAssembler {
                         self.error(format!("{dpath}/index: expected a non-negative integer"))
                     })?,
             };
-            let function = obj.get("function").unwrap_or(&Value::Null);
+            // Custom tool calls carry `custom: {name, input}` instead.
+            let (function, custom) = match obj.get("custom") {
+                Some(custom @ Value::Object(_)) => (custom, true),
+                _ => (obj.get("function").unwrap_or(&Value::Null), false),
+            };
             let key = (choice, Some(index));
-            self.apply(key, obj.get("id"), function, &dpath, items)?;
+            self.apply(key, obj.get("id"), function, custom, &dpath, items)?;
             if !self.touched.contains(&key) {
                 self.touched.push(key);
             }
@@ -385,20 +406,22 @@ impl ChatStreamAssembler {
             return Ok(());
         }
         let key = (choice, None);
-        self.apply(key, None, call, path, items)?;
+        self.apply(key, None, call, false, path, items)?;
         if !self.touched.contains(&key) {
             self.touched.push(key);
         }
         Ok(())
     }
 
-    /// Applies one delta (`id`, `function: {name, arguments}`) to its call,
-    /// opening it (and releasing the choice's earlier calls) when new.
+    /// Applies one delta (`id`, `function: {name, arguments}` or `custom:
+    /// {name, input}`) to its call, opening it (and releasing the choice's
+    /// earlier calls) when new.
     fn apply(
         &mut self,
         key: CallKey,
         id: Option<&Value>,
         function: &Value,
+        custom: bool,
         path: &str,
         items: &mut Vec<StreamItem>,
     ) -> Result<()> {
@@ -423,7 +446,10 @@ impl ChatStreamAssembler {
             Value::Null => (String::new(), String::new()),
             Value::Object(f) => (
                 text(f.get("name"), "name")?,
-                text(f.get("arguments"), "arguments")?,
+                text(
+                    f.get(if custom { "input" } else { "arguments" }),
+                    "arguments",
+                )?,
             ),
             _ => return Err(self.error(format!("{path}: `function` must be an object"))),
         };
@@ -433,6 +459,7 @@ impl ChatStreamAssembler {
             let after_text = self.spoken.contains(&key.0);
             self.started += 1;
             let call = OpenCall {
+                custom,
                 id: String::new(),
                 has_id: false,
                 name: String::new(),
@@ -471,7 +498,7 @@ impl ChatStreamAssembler {
             self.spoken.insert(key.0);
             if call.name.is_empty() {
                 return Err(self.error(format!(
-                    "tool call {} of choice {} ended without a function name",
+                    "tool call {} of choice {} ended without a tool name",
                     key.1.unwrap_or(0),
                     key.0
                 )));
@@ -480,6 +507,7 @@ impl ChatStreamAssembler {
                 choice: key.0,
                 index: key.1.unwrap_or(0),
                 legacy_function_call: key.1.is_none(),
+                custom: call.custom,
                 id: call.has_id.then_some(call.id),
                 name: call.name,
                 arguments: call.arguments,
