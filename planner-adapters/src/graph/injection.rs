@@ -9,15 +9,17 @@
 //! text names its target (an address, an account, a URL) right after it
 //! addresses the model.
 //!
-//! Detection is a phrase table ([`TRIGGERS`]) run as one case-insensitive
-//! Aho-Corasick pass, so a 1 MB result costs well under a millisecond. The
+//! Detection is a phrase table ([`TRIGGERS`], lowercase) searched in the
+//! ASCII-lowercased text with [`super::search::Needles`], so a 1 MB result
+//! costs well under a millisecond. The
 //! phrases were written for this project from how such attacks are phrased in
 //! general; they are not taken from any public benchmark.
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
+
+use super::search::Needles;
 
 /// How far past the trigger a span may run.
 pub const MAX_SPAN: usize = 600;
@@ -83,13 +85,7 @@ pub const TRIGGERS: &[&str] = &[
     "<|im_start|>",
 ];
 
-static MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(TRIGGERS)
-        .ok()
-});
+static MATCHER: LazyLock<Needles> = LazyLock::new(|| Needles::whole(TRIGGERS));
 
 /// An instruction-like span in one tool result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -111,14 +107,23 @@ pub struct InjectionSpan {
 
 /// Finds instruction-like spans in one text. Overlapping spans merge.
 pub fn find_spans(text: &str) -> Vec<(usize, usize, &'static str)> {
-    let Some(ac) = MATCHER.as_ref() else {
+    find_spans_lower(text, text.to_ascii_lowercase().as_bytes())
+}
+
+/// [`find_spans`] with the caller's `text.to_ascii_lowercase()` (byte
+/// offsets are the same in both), so the lowercasing is shared.
+pub fn find_spans_lower(text: &str, lower: &[u8]) -> Vec<(usize, usize, &'static str)> {
+    let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+    MATCHER.for_each(lower, |i, s, e| hits.push((s, e, i)));
+    if hits.is_empty() {
         return Vec::new();
-    };
+    }
+    hits.sort_unstable();
     let mut spans: Vec<(usize, usize, &'static str)> = Vec::new();
-    for m in ac.find_iter(text) {
-        let start = sentence_start(text, m.start());
-        let end = paragraph_end(text, m.end());
-        let trigger = TRIGGERS[m.pattern().as_usize()];
+    for (m_start, m_end, i) in hits {
+        let start = sentence_start(text, m_start);
+        let end = paragraph_end(text, m_end);
+        let trigger = TRIGGERS[i];
         match spans.last_mut() {
             Some(last) if start <= last.1 => last.1 = last.1.max(end),
             _ => spans.push((start, end, trigger)),
