@@ -180,6 +180,11 @@ fn string_leaves(path: &str, s: &str, out: &mut Vec<Leaf>) {
                 continue;
             };
             let value = m.as_str().trim_end_matches(['.', ',', ';', ':']);
+            // Dates and short codes look like phone numbers; real ones have
+            // at least 9 digits.
+            if kind == "phone" && value.bytes().filter(u8::is_ascii_digit).count() < 9 {
+                continue;
+            }
             if whole && value.len() == s.trim().len() {
                 // The entity is the whole value: one leaf of that kind.
                 out.push(Leaf {
