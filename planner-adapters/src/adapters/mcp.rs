@@ -77,7 +77,7 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
         let (_, name, _) = call_at(msg, pointer)?;
         if name != step.tool {
             return Err(AdapterError::shape(
-                child(pointer, "params/name"),
+                child(&child(pointer, "params"), "name"),
                 format!(
                     "the plan calls `{}` here but the document calls `{name}`",
                     step.tool
@@ -266,7 +266,7 @@ fn classify<'a>(message: &'a Value, path: &str) -> Result<Message<'a>> {
         let code = field(e, &child(path, "error"), "code")?;
         if !code.is_i64() {
             return Err(AdapterError::shape(
-                child(path, "error/code"),
+                child(&child(path, "error"), "code"),
                 format!("expected an integer, found {}", type_name(code)),
             ));
         }
