@@ -1,5 +1,9 @@
 //! Golden tests for the Anthropic Messages adapter: requests, responses and
 //! exchanges read into plans, decisions rendered back, and located errors.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
 
 use preflight_adapters::adapters::anthropic;
 use preflight_adapters::decision::{StepOutcome, Verdict};

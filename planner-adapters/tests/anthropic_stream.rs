@@ -1,6 +1,10 @@
 //! Anthropic SSE streams: the assembler holds each tool_use block until it
 //! is complete, passes everything else through at once, and the writer's
 //! output stays a stream the official SDK accumulators accept.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
 
 use preflight_adapters::adapters::anthropic_stream::{
     self, AnthropicStreamAssembler, StreamItem, StreamWriter, ToolUseBlock,

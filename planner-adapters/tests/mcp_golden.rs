@@ -1,5 +1,9 @@
 //! Golden tests for the MCP JSON-RPC adapter: a session read into a plan,
 //! decisions rendered back, the gateway helpers, and located errors.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
 
 use preflight_adapters::adapters::mcp;
 use preflight_adapters::decision::{StepOutcome, Verdict};
