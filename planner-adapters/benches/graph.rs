@@ -13,9 +13,33 @@ fn main() {
 }
 
 const WORDS: &[&str] = &[
-    "invoice", "shipment", "customer", "quarterly", "report", "meeting", "the", "of", "and",
-    "delivery", "contract", "payment", "schedule", "update", "review", "team", "project",
-    "status", "ticket", "priority", "server", "deploy", "budget", "forecast", "a", "to", "in",
+    "invoice",
+    "shipment",
+    "customer",
+    "quarterly",
+    "report",
+    "meeting",
+    "the",
+    "of",
+    "and",
+    "delivery",
+    "contract",
+    "payment",
+    "schedule",
+    "update",
+    "review",
+    "team",
+    "project",
+    "status",
+    "ticket",
+    "priority",
+    "server",
+    "deploy",
+    "budget",
+    "forecast",
+    "a",
+    "to",
+    "in",
 ];
 
 /// A deterministic ~`len`-byte tool result with prose, addresses and numbers.
@@ -55,18 +79,33 @@ pub fn conversation() -> Vec<u8> {
     ];
     for i in 0..20 {
         let (tool, args) = match i % 4 {
-            0 => ("search_docs", json!({"q": format!("q3 shipment report part {i}")})),
-            1 => ("read_file", json!({"path": format!("reports/q3/part-{i}.txt")})),
-            2 => ("run_shell", json!({"command": format!("grep -c delayed reports/q3/part-{i}.txt")})),
-            _ => ("send_email", json!({"to": "ops-lead@acme.example", "subject": format!("Q3 part {i}"), "body": format!("Summary of part {i}: totals attached.")})),
+            0 => (
+                "search_docs",
+                json!({"q": format!("q3 shipment report part {i}")}),
+            ),
+            1 => (
+                "read_file",
+                json!({"path": format!("reports/q3/part-{i}.txt")}),
+            ),
+            2 => (
+                "run_shell",
+                json!({"command": format!("grep -c delayed reports/q3/part-{i}.txt")}),
+            ),
+            _ => (
+                "send_email",
+                json!({"to": "ops-lead@acme.example", "subject": format!("Q3 part {i}"), "body": format!("Summary of part {i}: totals attached.")}),
+            ),
         };
         let id = format!("call_{i:02}");
         messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id, "type": "function", "function": {"name": tool, "arguments": args.to_string()}}]}));
         if i < 19 {
-            messages.push(json!({"role": "tool", "tool_call_id": id, "content": result_text(i, 10 * 1024)}));
+            messages.push(
+                json!({"role": "tool", "tool_call_id": id, "content": result_text(i, 10 * 1024)}),
+            );
         }
     }
-    serde_json::to_vec(&json!({"model": "gpt-4.1", "messages": messages, "tools": tools})).unwrap_or_default()
+    serde_json::to_vec(&json!({"model": "gpt-4.1", "messages": messages, "tools": tools}))
+        .unwrap_or_default()
 }
 
 #[divan::bench]
