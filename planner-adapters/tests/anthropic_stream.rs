@@ -379,6 +379,14 @@ fn broken_events_are_located_errors() {
             "data: {\"type\":\"message_start\",\"message\":{\"content\":[{\"type\":\"tool_use\"}]}}\n\n",
             "expected none",
         ),
+        (
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"x\"}}\n\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\"}}\n\n",
+            "while tool_use block 0 is still open",
+        ),
+        (
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"x\"}}\n\ndata: {\"type\":\"message_delta\",\"delta\":{}}\n\n",
+            "message_delta while tool_use block 0",
+        ),
     ];
     for (stream, want) in cases {
         match anthropic_stream::read(stream.as_bytes()) {
