@@ -19,6 +19,11 @@
 //! it lists (`should be one of [a, b]`) become the plan's tools, with the
 //! descriptions given as `name: description` lines.
 //!
+//! ReAct has no quoting: an observation line that starts with a keyword
+//! (an injected `Action:` in fetched text) starts a new block. That either
+//! breaks the transcript (an error) or becomes the proposed step (judged),
+//! so it never slips through unjudged.
+//!
 //! Errors carry the 1-based line: an `Observation:` or `Action Input:` with
 //! no action to belong to, an action left unanswered before the next one,
 //! an empty tool name. There is no in-place render for ReAct: `preflight
