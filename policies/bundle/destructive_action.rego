@@ -14,7 +14,13 @@ import rego.v1
 
 destructive(step) if lib.has_label(step, "destructive")
 
-destructive(step) if lib.has_label(step, "irreversible")
+# Irreversible sends and payments have their own rules (sensitive_exfiltration,
+# untrusted_flow, payment_limits); here: irreversible changes of state.
+destructive(step) if {
+	lib.has_label(step, "irreversible")
+	not lib.has_label(step, "external_sink")
+	not lib.has_label(step, "financial")
+}
 
 text_judged_elsewhere(step) if count(lib.commands(step)) > 0
 

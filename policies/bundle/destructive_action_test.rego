@@ -28,3 +28,8 @@ test_leaves_shell_commands_to_destructive_shell if {
 	sh := t.proposed(0, "shell", {"command": "git push --force"}, ["destructive", "code_execution"], [t.made_up("/command", "git push --force")])
 	t.quiet(rule.findings, "s0") with input as t.input_of("push", [sh])
 }
+
+test_a_reply_the_user_asked_for_is_not_destructive if {
+	mail := t.proposed(0, "send_email", {"to": "anna@corp.example.com", "body": "12:30 works"}, ["external_sink", "irreversible"], [t.from_user("/to", "anna@corp.example.com"), t.made_up("/body", "12:30 works")])
+	t.quiet(rule.findings, "s0") with input as t.input_of("Reply to anna@corp.example.com that 12:30 works", [mail])
+}

@@ -47,10 +47,32 @@ findings contains f if {
 	some [_, cmd] in command_fields(step)
 	some target in rm_targets(cmd)
 	not inside_workspace(target)
+	not user_named(target)
 	f := {
 		"step": step.step_id, "verdict": "block",
 		"reason": sprintf("`rm -r` of %s is outside the workspace (%s)", [target, concat(", ", lib.config.workspace_roots)]),
 	}
+}
+
+# The user named the directory ("clear tmp_exports"): a person confirms the
+# full path, since the model chose it.
+findings contains f if {
+	some step in lib.proposed
+	some [_, cmd] in command_fields(step)
+	some target in rm_targets(cmd)
+	not inside_workspace(target)
+	user_named(target)
+	f := {
+		"step": step.step_id, "verdict": "require_approval",
+		"reason": sprintf("`rm -r` of %s is outside the workspace; the user named it, a person confirms the path", [target]),
+	}
+}
+
+# The last meaningful path component appears in the user's request.
+user_named(target) if {
+	parts := [p | some p in split(target, "/"); not p in {"", "*", ".", "~"}]
+	count(parts) > 0
+	lib.in_goal(parts[count(parts) - 1])
 }
 
 force_flag := `(^|\s)(--force|-f)(\s|$)`

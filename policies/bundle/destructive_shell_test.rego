@@ -54,3 +54,14 @@ test_holds_mkfs_for_approval if {
 test_holds_git_reset_hard_for_approval if {
 	t.fired(rule.findings, "s0", "require_approval") with input as sh("git reset --hard HEAD~3")
 }
+
+test_holds_rm_rf_outside_the_workspace_when_the_user_named_the_folder if {
+	step := t.proposed(0, "run_shell", {"command": "rm -rf /var/lib/postgresql/tmp_exports/*"}, ["code_execution", "destructive"], [])
+	findings := rule.findings with input as t.input_of("The tmp_exports folder is safe to delete, clear it.", [step])
+	t.fired(findings, "s0", "require_approval")
+	not t.fired(findings, "s0", "block")
+}
+
+test_holds_kubectl_delete_for_approval if {
+	t.fired(rule.findings, "s0", "require_approval") with input as sh("kubectl delete namespace checkout")
+}

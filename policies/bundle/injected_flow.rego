@@ -14,7 +14,7 @@ import rego.v1
 
 findings contains f if {
 	some step in lib.proposed
-	some p in step.provenance
+	some p in lib.traced(step)
 	p.in_injection == true
 	not lib.in_goal(p.value)
 	f := {

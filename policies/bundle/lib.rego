@@ -125,10 +125,13 @@ flows_into(source, step) if {
 	p.source_step == source.index
 }
 
-# Every argument value was typed by the user (or the system prompt).
+# Provenance entries long enough to trace (the graph marks the rest `short`).
+traced(step) := [p | some p in step.provenance; not object.get(p, "short", false)]
+
+# Every traced argument value was typed by the user (or the system prompt).
 all_args_from_user(step) if {
-	count(step.provenance) > 0
-	every p in step.provenance {
+	count(traced(step)) > 0
+	every p in traced(step) {
 		p.origin in {"user", "system"}
 	}
 }

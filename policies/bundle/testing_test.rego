@@ -26,13 +26,13 @@ executed(i, tool, args, labels, result) := {
 	"args": args, "labels": labels, "provenance": [], "result": result,
 }
 
-from_user(path, value) := {"path": path, "value": value, "origin": "user", "source_step": null, "in_injection": false}
+from_user(path, value) := {"path": path, "value": value, "kind": "value", "origin": "user", "source_step": null, "in_injection": false}
 
-from_tool(path, value, step) := {"path": path, "value": value, "origin": "tool_result", "source_step": step, "in_injection": false}
+from_tool(path, value, step) := {"path": path, "value": value, "kind": "value", "origin": "tool_result", "source_step": step, "in_injection": false}
 
-injected(path, value, step) := {"path": path, "value": value, "origin": "tool_result", "source_step": step, "in_injection": true}
+injected(path, value, step) := {"path": path, "value": value, "kind": "value", "origin": "tool_result", "source_step": step, "in_injection": true}
 
-made_up(path, value) := {"path": path, "value": value, "origin": "none", "source_step": null, "in_injection": false}
+made_up(path, value) := {"path": path, "value": value, "kind": "value", "origin": "none", "source_step": null, "in_injection": false}
 
 # The findings hold a `verdict` finding for step `id`.
 fired(findings, id, verdict) if {

@@ -40,6 +40,8 @@ embed!(
     "lib.rego",
     "lib_test.rego",
     "testing_test.rego",
+    "availability_disruption.rego",
+    "availability_disruption_test.rego",
     "credential_access.rego",
     "credential_access_test.rego",
     "destructive_action.rego",
@@ -68,6 +70,8 @@ embed!(
     "tool_pinning_test.rego",
     "untrusted_flow.rego",
     "untrusted_flow_test.rego",
+    "user_forbade.rego",
+    "user_forbade_test.rego",
 );
 
 impl Bundle {

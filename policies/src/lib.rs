@@ -44,6 +44,8 @@ pub use error::{PolicyError, Result};
 pub use store::PolicyStore;
 pub use testing::{TestReport, run_tests};
 
+use preflight_adapters::Plan;
+use preflight_adapters::graph::ActionGraph;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -88,4 +90,23 @@ pub fn build_input(graph: Value, scores: Option<Value>, meta: &RequestMeta) -> V
         "scores": scores.unwrap_or_else(|| json!({})),
         "meta": meta,
     })
+}
+
+/// Builds the policy input of a plan: its ActionGraph, the scores, the metadata.
+pub fn plan_input(plan: &Plan, scores: Option<Value>, meta: &RequestMeta) -> Value {
+    build_input(ActionGraph::build(plan).to_json(), scores, meta)
+}
+
+impl PolicyEngine {
+    /// Builds the graph of `plan` and decides about its proposed steps.
+    /// Never fails: a policy that cannot decide blocks every proposed step.
+    pub fn evaluate_plan(
+        &self,
+        plan: &Plan,
+        scores: Option<Value>,
+        meta: &RequestMeta,
+        ctx: &DecisionContext,
+    ) -> Decision {
+        self.evaluate(&plan_input(plan, scores, meta), ctx)
+    }
 }

@@ -32,7 +32,7 @@ fn every_rego_test_in_the_default_bundle_passes_and_fires_every_rule() {
         "only {} tests ran",
         report.results.len()
     );
-    assert_eq!(report.rules.len(), 14);
+    assert_eq!(report.rules.len(), 16);
 }
 
 #[test]
