@@ -228,6 +228,14 @@ impl PolicyEngine {
         Ok(engine)
     }
 
+    /// What `preflight policy check` runs: compiles the bundle *with* its
+    /// test files (so errors in tests are reported too), then the serving
+    /// engine.
+    pub fn check(bundle: &Bundle) -> Result<Self> {
+        load(bundle, true)?;
+        Self::compile(bundle)
+    }
+
     /// The default bundle compiled into the binary.
     pub fn embedded() -> Result<Self> {
         Self::compile(&Bundle::embedded())

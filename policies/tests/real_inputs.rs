@@ -18,6 +18,10 @@ fn example_files() -> Vec<PathBuf> {
         .expect("examples dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "txt"))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("config"))
+        })
         .collect();
     files.sort();
     files
