@@ -45,8 +45,17 @@ delegates_to_content if {
 # The top-level argument name of a provenance path: "/to" and "/to/0" -> "to".
 field_of(path) := split(trim_prefix(path, "/"), "/")[0]
 
-# Every string leaf of a step's arguments (executed steps have no provenance).
-string_args(step) := [v | walk(step.args, [_, v]); is_string(v)]
+# String values of a step's arguments, at the top level and one level down
+# (`{"to": "a", "cc": ["b"], "opts": {"path": "c"}}` -> a, b, c). Executed
+# steps have no provenance, so rules read their arguments through this.
+# (Not `walk`: the compiled RVM path does not support it.)
+string_args(step) := array.concat(
+	[v | some v in step.args; is_string(v)],
+	array.concat(
+		[v | some x in step.args; is_array(x); some v in x; is_string(v)],
+		[v | some x in step.args; is_object(x); some v in x; is_string(v)],
+	),
+)
 
 # Shell commands and SQL statements among the arguments.
 commands(step) := {c | some f in config.command_fields; c := step.args[f]; is_string(c)}

@@ -210,21 +210,30 @@ impl PolicyEngine {
             // overshoots the budget by microseconds, not seconds.
             check_interval: NonZeroU32::MIN.saturating_add(31),
         });
+        // Evaluate once on the stored engine itself: this prepares it
+        // (module analysis, scheduling, loop hoisting), so the clone made per
+        // request shares that work instead of redoing it. It also surfaces
+        // rules that fail on every input.
+        let at_load = |message: String| {
+            PolicyError::Compile(vec![Located {
+                file: ENTRY_FILE.into(),
+                line: 0,
+                col: 0,
+                message,
+            }])
+        };
+        engine.set_input(regorus::Value::from(empty_input()));
+        engine
+            .eval_rule(ENTRY_RULE.to_owned())
+            .map_err(|e| at_load(flatten(&e.to_string())))?;
         let engine = PolicyEngine {
             engine,
             rules,
             digest: bundle.digest(),
         };
-        // Prepares the engine (so clones share the analysis) and surfaces
-        // rules that fail on every input.
-        engine.findings(&empty_input()).map_err(|e| {
-            PolicyError::Compile(vec![Located {
-                file: ENTRY_FILE.into(),
-                line: 0,
-                col: 0,
-                message: e.to_string(),
-            }])
-        })?;
+        engine
+            .findings(&empty_input())
+            .map_err(|e| at_load(e.to_string()))?;
         Ok(engine)
     }
 
@@ -265,7 +274,11 @@ impl PolicyEngine {
     pub fn findings(&self, input: &Value) -> Result<Vec<Finding>> {
         Self::validate_input(input)?;
         let mut engine = self.engine.clone();
-        engine.set_input(regorus::Value::from(input.clone()));
+        // Deserialize straight from the borrowed value: no deep clone of the
+        // (tool-result heavy) input first.
+        let value = <regorus::Value as serde::Deserialize>::deserialize(input)
+            .map_err(|e| PolicyError::Eval(format!("input conversion: {e}")))?;
+        engine.set_input(value);
         let out = engine
             .eval_rule(ENTRY_RULE.to_owned())
             .map_err(|e| PolicyError::Eval(flatten(&e.to_string())))?;

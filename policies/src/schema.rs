@@ -146,14 +146,15 @@ fn check(
         }
     }
     if let Some(text) = v.as_str() {
-        let len = text.chars().count() as u64;
+        // Counting characters walks the string: only when a bound asks.
+        let len = || text.chars().count() as u64;
         if let Some(min) = s.get("minLength").and_then(Value::as_u64)
-            && len < min
+            && len() < min
         {
             return fail(ptr, format!("shorter than {min} characters"));
         }
         if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
-            && len > max
+            && len() > max
         {
             return fail(ptr, format!("longer than {max} characters"));
         }
