@@ -201,35 +201,3 @@ fn evaluate_20_steps_without_results(b: divan::Bencher) {
     let ctx = DecisionContext::default();
     b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
 }
-
-mod probe {
-    use super::*;
-
-    fn engine(with_data: bool) -> regorus::Engine {
-        let mut e = regorus::Engine::new();
-        let _ = e.add_policy("p.rego".into(), "package p\nx := 1\n".into());
-        if with_data {
-            if let Ok(d) = Bundle::embedded().data() {
-                let _ = e.add_data(regorus::Value::from(d));
-            }
-        }
-        let _ = e.eval_rule("data.p.x".into());
-        e
-    }
-
-    #[divan::bench(args = [false, true])]
-    fn clone_and_eval_trivial(b: divan::Bencher, with_data: bool) {
-        let e = engine(with_data);
-        b.bench(|| {
-            let mut c = e.clone();
-            c.set_input(regorus::Value::from(json!({"a": 1})));
-            c.eval_rule("data.p.x".into()).is_ok()
-        });
-    }
-
-    #[divan::bench]
-    fn convert_input(b: divan::Bencher) {
-        let input = input();
-        b.bench(|| regorus::Value::from(divan::black_box(&input).clone()));
-    }
-}

@@ -15,7 +15,7 @@ cfg := lib.config.availability
 
 findings contains f if {
 	some step in lib.proposed
-	lib.side_effecting(step)
+	not "read_only" in step.labels
 	some field in cfg.replica_fields
 	step.args[field] == 0
 	not targets_named(step)
@@ -27,7 +27,7 @@ findings contains f if {
 
 findings contains f if {
 	some step in lib.proposed
-	lib.side_effecting(step)
+	not "read_only" in step.labels
 	some v in lib.string_args(step)
 	lower(v) in cfg.production_markers
 	not mentions_production

@@ -13,7 +13,7 @@ import rego.v1
 
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "credential")
+	"credential" in step.labels
 	not asked_about_credentials
 	f := {
 		"step": step.step_id, "verdict": "require_approval",

@@ -12,14 +12,14 @@ package preflight.rules.destructive_action
 import data.preflight.lib
 import rego.v1
 
-destructive(step) if lib.has_label(step, "destructive")
+destructive(step) if "destructive" in step.labels
 
 # Irreversible sends and payments have their own rules (sensitive_exfiltration,
 # untrusted_flow, payment_limits); here: irreversible changes of state.
 destructive(step) if {
-	lib.has_label(step, "irreversible")
-	not lib.has_label(step, "external_sink")
-	not lib.has_label(step, "financial")
+	"irreversible" in step.labels
+	not "external_sink" in step.labels
+	not "financial" in step.labels
 }
 
 text_judged_elsewhere(step) if count(lib.commands(step)) > 0

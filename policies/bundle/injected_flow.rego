@@ -26,7 +26,7 @@ findings contains f if {
 # The graph labelled the step but kept no provenance detail: still block.
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "injected_flow")
+	"injected_flow" in step.labels
 	not any_injected_value(step)
 	f := {
 		"step": step.step_id, "verdict": "block",

@@ -15,7 +15,7 @@ proposed contains step if {
 
 has_label(step, label) if label in step.labels
 
-side_effecting(step) if not has_label(step, "read_only")
+side_effecting(step) if not "read_only" in step.labels
 
 # The user's latest request, lower-cased ("" when there is none).
 default goal := ""
@@ -49,13 +49,22 @@ field_of(path) := split(trim_prefix(path, "/"), "/")[0]
 # (`{"to": "a", "cc": ["b"], "opts": {"path": "c"}}` -> a, b, c). Executed
 # steps have no provenance, so rules read their arguments through this.
 # (Not `walk`: the compiled RVM path does not support it.)
-string_args(step) := array.concat(
-	[v | some v in step.args; is_string(v)],
-	array.concat(
-		[v | some x in step.args; is_array(x); some v in x; is_string(v)],
-		[v | some x in step.args; is_object(x); some v in x; is_string(v)],
-	),
-)
+# Malformed arguments (null) have no strings: `[]`, never a runtime error
+# that would fail the whole decision.
+string_args(step) := out if {
+	collection(step.args)
+	out := array.concat(
+		[v | some v in step.args; is_string(v)],
+		array.concat(
+			[v | some x in step.args; is_array(x); some v in x; is_string(v)],
+			[v | some x in step.args; is_object(x); some v in x; is_string(v)],
+		),
+	)
+} else := []
+
+collection(x) if is_object(x)
+
+collection(x) if is_array(x)
 
 # Shell commands and SQL statements among the arguments.
 commands(step) := {c | some f in config.command_fields; c := step.args[f]; is_string(c)}
@@ -73,12 +82,18 @@ sensitive_text(text) if {
 	contains(lower(text), marker)
 }
 
-reads_sensitive(step) if has_label(step, "reads_sensitive")
+reads_sensitive(step) if "reads_sensitive" in step.labels
 
 reads_sensitive(step) if {
-	not has_label(step, "external_sink")
+	not "external_sink" in step.labels
 	some v in string_args(step)
 	sensitive_text(v)
+}
+
+# Steps (executed or proposed) that read a secret, computed once per input.
+sensitive_reads contains step if {
+	some step in input.graph.steps
+	reads_sensitive(step)
 }
 
 # Destinations named in the arguments: e-mail domains and URL hosts.

@@ -28,3 +28,9 @@ test_threshold_falls_back_to_the_level_default if {
 	lib.threshold("financial.loss") == 0.85 with input as {"meta": {}}
 	lib.threshold("privacy.exfiltration") == 0.8 with input as {"meta": {}}
 }
+
+test_string_args_of_malformed_arguments_is_empty_not_an_error if {
+	lib.string_args({"args": null}) == []
+	lib.string_args({"args": ["a", 1, ["b"]]}) == ["a", "b"]
+	lib.string_args({"args": {"to": "x", "cc": ["y"], "opts": {"p": "z"}, "n": 3}}) == ["x", "y", "z"]
+}

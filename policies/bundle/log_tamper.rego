@@ -12,7 +12,7 @@ import rego.v1
 
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "log_tamper")
+	"log_tamper" in step.labels
 	f := {"step": step.step_id, "verdict": "block", "reason": sprintf("`%s` erases or alters logs", [step.tool])}
 }
 

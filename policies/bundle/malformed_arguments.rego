@@ -19,6 +19,6 @@ findings contains f if {
 	}
 }
 
-malformed(step) if lib.has_label(step, "malformed_arguments")
+malformed(step) if "malformed_arguments" in step.labels
 
 malformed(step) if step.args == null

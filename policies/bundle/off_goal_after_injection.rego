@@ -15,9 +15,9 @@ import rego.v1
 
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "injected_instruction_seen")
-	lib.side_effecting(step)
-	not lib.has_label(step, "injected_flow") # injected_flow blocks it already
+	"injected_instruction_seen" in step.labels
+	not "read_only" in step.labels
+	not "injected_flow" in step.labels # injected_flow blocks it already
 	not lib.goal_calls_for(step)
 	not lib.all_args_from_user(step)
 	f := {

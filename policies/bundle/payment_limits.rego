@@ -15,7 +15,7 @@ payments := lib.config.payments
 
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "financial")
+	"financial" in step.labels
 	some field in payments.amount_fields
 	amount := step.args[field]
 	is_number(amount)
@@ -28,7 +28,7 @@ findings contains f if {
 
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "financial")
+	"financial" in step.labels
 	some field in payments.payee_fields
 	payee := step.args[field]
 	is_string(payee)

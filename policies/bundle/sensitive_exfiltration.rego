@@ -14,11 +14,10 @@ import rego.v1
 # A secret read earlier flows into the sink's arguments.
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "external_sink")
+	"external_sink" in step.labels
 	not lib.all_internal(step)
-	some source in input.graph.steps
+	some source in lib.sensitive_reads
 	source.index < step.index
-	lib.reads_sensitive(source)
 	lib.flows_into(source, step)
 	f := {
 		"step": step.step_id, "verdict": "block",
@@ -29,7 +28,7 @@ findings contains f if {
 # The sink itself reads a secret (`upload_file(path="~/.ssh/id_rsa", ...)`).
 findings contains f if {
 	some step in lib.proposed
-	lib.has_label(step, "external_sink")
+	"external_sink" in step.labels
 	not lib.all_internal(step)
 	some v in lib.string_args(step)
 	lib.sensitive_text(v)

@@ -16,7 +16,7 @@ import rego.v1
 
 findings contains f if {
 	some step in lib.proposed
-	lib.side_effecting(step)
+	not "read_only" in step.labels
 	some p in lib.traced(step)
 	p.origin == "tool_result"
 	not p.in_injection
@@ -33,7 +33,7 @@ findings contains f if {
 
 # "Pay the bill in this file": the payment's details come from that file.
 delegated(step, _) if {
-	lib.has_label(step, "financial")
+	"financial" in step.labels
 	lib.delegates_to_content
 }
 

@@ -412,3 +412,25 @@ fn guard_scores_are_optional_and_reported_as_risk_when_present() {
     assert_eq!(d.verdict, Verdict::Block);
     assert!(d.steps[0].rules.contains(&"guard_threshold".to_owned()));
 }
+
+#[test]
+fn a_malformed_call_is_blocked_alone_and_its_neighbour_still_passes() {
+    let e = PolicyEngine::embedded().expect("compiles");
+    let graph = json!({
+        "format": "openai-chat", "goal": "save my notes and mail ana@corp.example.com",
+        "tools": [], "injections": [], "nodes": ["user"], "edges": [], "flow": {},
+        "steps": [
+            {"step_id": "bad", "index": 0, "tool": "send_email", "status": "proposed", "args": null,
+             "args_raw": "{\"to\": \"ana@", "labels": ["external_sink", "malformed_arguments"], "provenance": []},
+            {"step_id": "ok", "index": 1, "tool": "save_note", "status": "proposed", "args": {"text": "notes"},
+             "labels": [], "provenance": []}
+        ]
+    });
+    let d = e.evaluate(&build_input(graph, None, &RequestMeta::default()), &ctx());
+    assert_eq!(d.step("bad").map(|s| s.verdict), Some(Verdict::Block));
+    assert_eq!(
+        d.step("bad").map(|s| s.rules.clone()),
+        Some(vec!["malformed_arguments".to_owned()])
+    );
+    assert_eq!(d.step("ok").map(|s| s.verdict), Some(Verdict::Allow));
+}
