@@ -100,6 +100,8 @@ pub fn plan_input(plan: &Plan, scores: Option<Value>, meta: &RequestMeta) -> Val
 impl PolicyEngine {
     /// Builds the graph of `plan` and decides about its proposed steps.
     /// Never fails: a policy that cannot decide blocks every proposed step.
+    /// The input is built here, so it skips the contract check that
+    /// [`PolicyEngine::evaluate`] runs on inputs from outside.
     pub fn evaluate_plan(
         &self,
         plan: &Plan,
@@ -107,6 +109,6 @@ impl PolicyEngine {
         meta: &RequestMeta,
         ctx: &DecisionContext,
     ) -> Decision {
-        self.evaluate(&plan_input(plan, scores, meta), ctx)
+        self.evaluate_trusted(&plan_input(plan, scores, meta), ctx)
     }
 }
