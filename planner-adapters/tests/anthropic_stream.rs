@@ -440,3 +440,41 @@ fn writer_helpers_emit_complete_blocks_at_the_given_index() {
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n"
     );
 }
+
+#[test]
+fn a_streamed_call_is_judged_with_the_request_history_and_the_text_before_it() {
+    let request: Value =
+        serde_json::from_str(include_str!("fixtures/anthropic/exchange-request.json")).unwrap();
+    let mut asm = AnthropicStreamAssembler::new();
+    let items = asm.push(STREAM.as_bytes()).unwrap();
+    let calls = ready(&items);
+    // Judge the first call as soon as it is ready: only it and the text so far.
+    let plan = anthropic_stream::read_exchange(&request, asm.texts(), &calls[..1]).unwrap();
+    assert_eq!(plan.tools.len(), 4);
+    let steps: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.is_proposed(), s.locator.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("toolu_01FLT", false, "/messages/1/content/0"),
+            ("toolu_01BOOK", true, "/content/2")
+        ]
+    );
+    assert_eq!(
+        plan.goal
+            .as_deref()
+            .map(|g| g.starts_with("Book the early SAS flight")),
+        Some(true)
+    );
+    let last = plan.segments.last().unwrap();
+    assert_eq!(
+        (last.origin, last.text.as_str()),
+        (
+            preflight_adapters::Origin::Assistant,
+            "Booking SK 2631 for Åsa and posting to #travel ✈️"
+        )
+    );
+}

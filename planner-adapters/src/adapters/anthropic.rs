@@ -49,16 +49,24 @@ pub fn read(doc: &Value) -> Result<Plan> {
 /// counts as executed, since only the response is judged), then the
 /// response's `tool_use` blocks as proposed steps located in `response`.
 pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
-    let mut plan = Plan::new(Format::Anthropic);
-    read_request(&mut plan, object(request, "")?)?;
-    for i in 0..plan.steps.len() {
-        plan.mark_executed(i);
-    }
+    let mut plan = read_history(request)?;
     let resp = object(response, "")?;
     if !is_response(resp) {
         return Err(not_a_message(resp));
     }
     read_response(&mut plan, resp)?;
+    Ok(plan)
+}
+
+/// Reads a request as the history of an exchange: its tools and text, and
+/// every call in it as executed (the response's calls are the ones judged).
+/// The stream path starts its plans from this too.
+pub fn read_history(request: &Value) -> Result<Plan> {
+    let mut plan = Plan::new(Format::Anthropic);
+    read_request(&mut plan, object(request, "")?)?;
+    for i in 0..plan.steps.len() {
+        plan.mark_executed(i);
+    }
     Ok(plan)
 }
 

@@ -10,7 +10,8 @@
 //! for chunk in upstream {                       // split anywhere, even mid-UTF-8
 //!     for item in asm.push(&chunk)? {
 //!         let outcome = match &item {
-//!             StreamItem::ToolUseReady(block) => Some(judge(block)),   // block.args()
+//!             // read_exchange(&request, asm.texts(), &[block]) -> Plan -> decide
+//!             StreamItem::ToolUseReady(block) => Some(judge(block)),
 //!             _ => None,
 //!         };
 //!         client.send(out.write(item, outcome.as_ref())?);
@@ -44,7 +45,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::adapters::anthropic::input_args;
+use crate::adapters::anthropic::{self, input_args};
 use crate::adapters::sse::{SseEvent, SseParser};
 use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
 use crate::error::{AdapterError, Result};
@@ -534,21 +535,41 @@ pub fn read(bytes: &[u8]) -> Result<Plan> {
             reason: format!("the stream carries an error event ({error})"),
         });
     }
+    let calls: Vec<&ToolUseBlock> = items
+        .iter()
+        .filter_map(|item| match item {
+            StreamItem::ToolUseReady(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    let mut plan = Plan::new(Format::AnthropicStream);
+    push_response(&mut plan, asm.texts(), &calls);
+    Ok(plan)
+}
+
+/// The plan for judging streamed calls: history and tools from the
+/// `request` (see [`anthropic::read_history`]), then the response so far:
+/// its completed text blocks (from [`AnthropicStreamAssembler::texts`]) and
+/// the given calls, in index order, proposed at `/content/{index}`.
+pub fn read_exchange(
+    request: &Value,
+    texts: &[(usize, String)],
+    calls: &[&ToolUseBlock],
+) -> Result<Plan> {
+    let mut plan = anthropic::read_history(request)?;
+    plan.format = Format::AnthropicStream;
+    push_response(&mut plan, texts, calls);
+    Ok(plan)
+}
+
+fn push_response(plan: &mut Plan, texts: &[(usize, String)], calls: &[&ToolUseBlock]) {
     enum Block<'a> {
         Text(&'a str),
         Call(&'a ToolUseBlock),
     }
-    let mut blocks: Vec<(usize, Block)> = asm
-        .texts()
-        .iter()
-        .map(|(i, t)| (*i, Block::Text(t)))
-        .collect();
-    blocks.extend(items.iter().filter_map(|item| match item {
-        StreamItem::ToolUseReady(b) => Some((b.index, Block::Call(b))),
-        _ => None,
-    }));
+    let mut blocks: Vec<(usize, Block)> = texts.iter().map(|(i, t)| (*i, Block::Text(t))).collect();
+    blocks.extend(calls.iter().map(|b| (b.index, Block::Call(b))));
     blocks.sort_by_key(|(i, _)| *i);
-    let mut plan = Plan::new(Format::AnthropicStream);
     for (index, block) in blocks {
         match block {
             Block::Text(text) => {
@@ -564,7 +585,6 @@ pub fn read(bytes: &[u8]) -> Result<Plan> {
             }
         }
     }
-    Ok(plan)
 }
 
 /// Renders decisions into a whole recorded stream (the check API's stream
