@@ -216,19 +216,19 @@ fn render_with_no_outcomes_leaves_the_document_byte_for_byte() {
 }
 
 #[test]
-fn render_withholds_a_rewrite_that_carries_no_arguments() {
-    let mut doc = fixture("request-pending-call");
-    let plan = anthropic::read(&doc).unwrap();
-    let outcomes = Outcomes::from([(
-        "toolu_01B".into(),
-        outcome(
-            Verdict::Rewrite,
-            "IBAN came from the invoice's injected note",
-            None,
-        ),
-    )]);
-    anthropic::render(&mut doc, &plan, &outcomes).unwrap();
-    assert_eq!(doc["messages"][3]["content"][1]["type"], "text");
+fn render_refuses_a_rewrite_without_an_arguments_object_and_leaves_the_document() {
+    for rewrite in [None, Some(json!("LT12 1000")), Some(json!([1]))] {
+        let mut doc = fixture("request-pending-call");
+        let before = doc.clone();
+        let plan = anthropic::read(&doc).unwrap();
+        let outcomes = Outcomes::from([(
+            "toolu_01B".into(),
+            outcome(Verdict::Rewrite, "IBAN replaced", rewrite),
+        )]);
+        let err = anthropic::render(&mut doc, &plan, &outcomes).unwrap_err();
+        assert_eq!(shape_path(err), "/messages/3/content/1");
+        assert_eq!(doc, before);
+    }
 }
 
 #[test]

@@ -478,3 +478,22 @@ fn a_streamed_call_is_judged_with_the_request_history_and_the_text_before_it() {
         )
     );
 }
+
+#[test]
+fn a_streamed_rewrite_without_an_arguments_object_is_withheld() {
+    let plan = anthropic_stream::read(STREAM.as_bytes()).unwrap();
+    let outcomes: Outcomes = plan
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.id.clone(),
+                outcome(Verdict::Rewrite, "narrowed", Some(json!("not an object"))),
+            )
+        })
+        .collect();
+    let out = anthropic_stream::render(STREAM.as_bytes(), &plan, &outcomes).unwrap();
+    let message = sdk_accumulate(&out);
+    assert_eq!(message["stop_reason"], "end_turn");
+    assert!(anthropic_stream::read(&out).unwrap().steps.is_empty());
+}

@@ -27,7 +27,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
+use crate::decision::{Outcomes, Verdict, explanation};
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
 use crate::json::{array, child, field, object, opt_array, opt_str, str_field, type_name};
@@ -74,12 +74,13 @@ pub fn read_history(request: &Value) -> Result<Plan> {
 ///
 /// A withheld call (`block`, `require_approval`) is replaced, at the same
 /// index, by a text block holding [`explanation`], so the model learns why
-/// and block indices stay stable. `rewrite` replaces `input`; a rewrite with
-/// no new arguments is withheld (fail closed). When a response is left with
+/// and block indices stay stable. `rewrite` replaces `input`; a rewrite
+/// without an arguments object is an error and the document is left as it was. When a response is left with
 /// no `tool_use` block and its `stop_reason` is `"tool_use"`, it becomes
 /// `"end_turn"`, as the agent has nothing to run. Every other field is left
 /// exactly as it was.
 pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
+    check_rewrites(plan, outcomes)?;
     let mut withheld_any = false;
     for step in plan.proposed() {
         let Some(outcome) = outcomes.get(&step.id) else {
@@ -97,9 +98,8 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
                     b.insert("input".into(), new_input.clone());
                 }
             }
-            (Verdict::Rewrite, None) | (Verdict::Block | Verdict::RequireApproval, _) => {
-                let withheld = withheld_outcome(outcome);
-                let text = explanation(&step.tool, &step.id, &withheld);
+            _ => {
+                let text = explanation(&step.tool, &step.id, outcome);
                 *block = json!({"type": "text", "text": text});
                 withheld_any = true;
             }
@@ -111,18 +111,23 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
     Ok(())
 }
 
-/// The outcome to explain for a withheld step: a rewrite that carries no
-/// arguments is explained as a block.
-fn withheld_outcome(outcome: &StepOutcome) -> StepOutcome {
-    if outcome.verdict == Verdict::Rewrite {
-        StepOutcome {
-            verdict: Verdict::Block,
-            reason: format!("{} (the rewrite carried no new arguments)", outcome.reason),
-            rewrite: None,
+/// Every `rewrite` must carry new arguments that are a JSON object (what
+/// both Anthropic `input` and MCP `arguments` must be). Checked before the
+/// document is touched, so a bad decision leaves it unchanged; an error,
+/// never a silent pass of the original call.
+pub(crate) fn check_rewrites(plan: &Plan, outcomes: &Outcomes) -> Result<()> {
+    for step in plan.proposed() {
+        if let Some(outcome) = outcomes.get(&step.id)
+            && outcome.verdict == Verdict::Rewrite
+            && !outcome.rewrite.as_ref().is_some_and(Value::is_object)
+        {
+            return Err(AdapterError::shape(
+                &step.locator.pointer,
+                format!("rewrite of {} has no new arguments object", step.id),
+            ));
         }
-    } else {
-        outcome.clone()
     }
+    Ok(())
 }
 
 /// Refuses to edit a block that is not the step's `tool_use` (a plan read

@@ -412,7 +412,8 @@ impl StreamWriter {
 
     /// The bytes to send for `item`. `outcome` is the decision on a
     /// [`StreamItem::ToolUseReady`] (absent = allowed) and ignored otherwise.
-    /// A rewrite without new arguments is withheld (fail closed).
+    /// A rewrite without an arguments object is withheld (fail closed: the
+    /// stream cannot be failed cleanly halfway, and the call must not pass).
     pub fn write(&mut self, item: StreamItem, outcome: Option<&StepOutcome>) -> Result<Vec<u8>> {
         match item {
             StreamItem::Forward(raw) => Ok(raw),
@@ -438,7 +439,7 @@ impl StreamWriter {
                 self.kept += 1;
                 block.held
             }
-            (Verdict::Rewrite, Some(input)) => {
+            (Verdict::Rewrite, Some(input)) if input.is_object() => {
                 self.kept += 1;
                 tool_use_block_events(block.index, &block.id, &block.name, input)
             }

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
+use crate::decision::{Outcomes, Verdict, explanation};
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
 use crate::json::{child, field, object, opt_str, str_field, type_name};
@@ -71,13 +71,15 @@ pub fn read(doc: &Value) -> Result<Plan> {
 
 /// Writes outcomes into the document the plan was read from.
 ///
-/// `rewrite` replaces the call's `params.arguments`. A withheld call
-/// (`block`, `require_approval`, or a rewrite without arguments) is replaced,
+/// `rewrite` replaces the call's `params.arguments` (a rewrite without an
+/// arguments object is an error, the document left as it was). A withheld
+/// call (`block`, `require_approval`) is replaced,
 /// at the same place, by the response the client receives instead
 /// ([`blocked_call_response`] with the [`explanation`]); for a single-message
 /// document the whole document becomes that response, which the gateway
 /// answers with rather than forwarding the call.
 pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
+    crate::adapters::anthropic::check_rewrites(plan, outcomes)?;
     for step in plan.proposed() {
         let Some(outcome) = outcomes.get(&step.id) else {
             continue;
@@ -105,7 +107,7 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
             }
             _ => {
                 let id = msg.get("id").cloned().unwrap_or(Value::Null);
-                let text = explanation(&step.tool, &step.id, &withheld(outcome));
+                let text = explanation(&step.tool, &step.id, outcome);
                 *msg = blocked_call_response(&id, &text);
             }
         }
@@ -545,17 +547,4 @@ fn tool_spec(tool: &Value, path: &str) -> Result<ToolSpec> {
             .map(ToolAnnotations::from_mcp)
             .unwrap_or_default(),
     })
-}
-
-/// A rewrite without arguments is explained as a block (fail closed).
-fn withheld(outcome: &StepOutcome) -> StepOutcome {
-    if outcome.verdict == Verdict::Rewrite {
-        StepOutcome {
-            verdict: Verdict::Block,
-            reason: format!("{} (the rewrite carried no new arguments)", outcome.reason),
-            rewrite: None,
-        }
-    } else {
-        outcome.clone()
-    }
 }
