@@ -365,3 +365,22 @@ fn shape_errors_name_the_json_pointer() {
         );
     }
 }
+
+#[test]
+fn tool_result_text_includes_text_documents_and_search_results_but_not_binaries() {
+    let doc = json!({"messages": [
+        {"role": "user", "content": "What does the contract say about termination?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "fetch_contract", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "§12 Either party may terminate with 90 days notice."}},
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}},
+            {"type": "search_result", "source": "https://wiki.example/contracts", "title": "Contracts", "content": [{"type": "text", "text": "Renewals are automatic."}]},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+        ]}]}
+    ]});
+    let plan = anthropic::read(&doc).unwrap();
+    assert_eq!(
+        plan.segments[1].text,
+        "§12 Either party may terminate with 90 days notice.\nRenewals are automatic."
+    );
+}

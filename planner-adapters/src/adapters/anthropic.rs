@@ -394,25 +394,45 @@ pub(crate) fn input_args(input: Option<&Value>) -> Args {
     }
 }
 
-/// Text of a `tool_result`'s content: the string, or its `text` blocks
-/// joined by newlines. Images and documents are skipped (their base64 is
-/// not text anyone reads), nested content is followed.
+/// Text of a `tool_result`'s content: the string, or its blocks' text
+/// joined by newlines. A `document` block counts when its source is plain
+/// text (`{"type": "text", "data"}`) or content blocks; images, base64 and
+/// URL sources are skipped (nobody reads their bytes as text).
 fn result_text(content: &Value) -> String {
-    match content {
-        Value::Array(parts) => {
-            let texts: Vec<String> = parts
-                .iter()
-                .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                    Some("text") => p.get("text").and_then(Value::as_str).map(str::to_owned),
-                    Some("image" | "document") => None,
-                    _ => Some(crate::json::content_text(&Value::Array(vec![p.clone()]))),
-                })
-                .filter(|t| !t.is_empty())
-                .collect();
-            texts.join("\n")
-        }
-        other => crate::json::content_text(other),
-    }
+    let Value::Array(parts) = content else {
+        return crate::json::content_text(content);
+    };
+    let texts: Vec<String> = parts
+        .iter()
+        .map(|p| match p.get("type").and_then(Value::as_str) {
+            Some("text") => p
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            Some("image") => String::new(),
+            Some("document") => match p.pointer("/source/type").and_then(Value::as_str) {
+                Some("text") => p
+                    .pointer("/source/data")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                Some("content") => p
+                    .pointer("/source/content")
+                    .map(crate::json::content_text)
+                    .unwrap_or_default(),
+                _ => String::new(),
+            },
+            // search_result and later block kinds: their text or nested content.
+            _ => match (p.get("text"), p.get("content")) {
+                (Some(Value::String(t)), _) => t.clone(),
+                (_, Some(c)) => crate::json::content_text(c),
+                _ => String::new(),
+            },
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    texts.join("\n")
 }
 
 /// Readable text of a server tool's result (web search, web fetch, code
