@@ -131,3 +131,44 @@ fn parse_graph_analyses(b: divan::Bencher) {
         Some(ActionGraph::build(&plan).steps.len())
     });
 }
+
+/// Components of `graph_only`, to see where the time goes.
+mod stages {
+    use preflight_adapters::graph::{injection, patterns, provenance};
+    use preflight_adapters::{Format, Origin, parse};
+
+    fn plan() -> Option<preflight_adapters::Plan> {
+        parse(&super::conversation(), Some(Format::OpenaiChat)).ok()
+    }
+
+    #[divan::bench]
+    fn injection_scan(b: divan::Bencher) {
+        let Some(plan) = plan() else { return };
+        b.bench(|| {
+            plan.segments
+                .iter()
+                .filter(|s| matches!(s.origin, Origin::ToolResult { .. }))
+                .map(|s| injection::find_spans(divan::black_box(&s.text)).len())
+                .sum::<usize>()
+        });
+    }
+
+    #[divan::bench]
+    fn provenance_trace(b: divan::Bencher) {
+        let Some(plan) = plan() else { return };
+        let spans = vec![Vec::new(); plan.segments.len()];
+        let lower: Vec<Vec<u8>> = plan
+            .segments
+            .iter()
+            .map(|s| s.text.as_bytes().to_ascii_lowercase())
+            .collect();
+        b.bench(|| provenance::trace(divan::black_box(&plan), &lower, &spans).len());
+    }
+
+    #[divan::bench]
+    fn argument_patterns(b: divan::Bencher) {
+        b.bench(|| {
+            patterns::arg_labels(divan::black_box("grep -c delayed reports/q3/part-2.txt\n"))
+        });
+    }
+}
