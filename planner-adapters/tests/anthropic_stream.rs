@@ -497,3 +497,30 @@ fn a_streamed_rewrite_without_an_arguments_object_is_withheld() {
     assert_eq!(message["stop_reason"], "end_turn");
     assert!(anthropic_stream::read(&out).unwrap().steps.is_empty());
 }
+
+#[test]
+fn held_bytes_are_bounded() {
+    // A call whose arguments grow past the limit.
+    let mut asm = AnthropicStreamAssembler::with_limit(1024);
+    let cut = STREAM
+        .find("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}")
+        .unwrap();
+    asm.push(&STREAM.as_bytes()[..cut]).unwrap();
+    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}\n\n";
+    let err = (0..20)
+        .find_map(|_| asm.push(delta.as_bytes()).err())
+        .expect("limit reached");
+    assert!(
+        matches!(err, AdapterError::TooLarge { limit: 1024, .. }),
+        "{err}"
+    );
+    // An event that never ends.
+    let mut asm = AnthropicStreamAssembler::with_limit(1024);
+    let err = (0..20)
+        .find_map(|_| asm.push(&[b'a'; 100]).err())
+        .expect("limit reached");
+    assert!(matches!(err, AdapterError::TooLarge { .. }), "{err}");
+    // The whole fixture fits in a small limit: text is never held.
+    let mut asm = AnthropicStreamAssembler::with_limit(1024);
+    assert!(asm.push(STREAM.as_bytes()).is_ok());
+}

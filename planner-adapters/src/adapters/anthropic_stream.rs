@@ -44,7 +44,7 @@
 mod assembler;
 mod writer;
 
-pub use assembler::{AnthropicStreamAssembler, StreamItem, ToolUseBlock};
+pub use assembler::{AnthropicStreamAssembler, DEFAULT_HELD_LIMIT, StreamItem, ToolUseBlock};
 pub use writer::{
     StreamWriter, message_delta_with_stop_reason, text_block_events, tool_use_block_events,
 };

@@ -77,21 +77,64 @@ pub struct AnthropicStreamAssembler {
     texts: Vec<(usize, String)>,
     stop_reason: Option<String>,
     error: Option<String>,
+    /// Bytes the SSE parser holds of an event whose blank line has not come.
+    partial: usize,
+    /// Most bytes held at once; `None` is [`DEFAULT_HELD_LIMIT`].
+    limit: Option<usize>,
 }
 
+/// Default bound on the bytes an assembler holds at once (16 MiB).
+pub const DEFAULT_HELD_LIMIT: usize = 16 << 20;
+
 impl AnthropicStreamAssembler {
-    /// A new assembler at the start of a stream.
+    /// A new assembler at the start of a stream, holding at most
+    /// [`DEFAULT_HELD_LIMIT`] bytes.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A new assembler that fails with [`AdapterError::TooLarge`] once what
+    /// it holds (open `tool_use` blocks and an unfinished event) exceeds
+    /// `limit` bytes, so a runaway upstream cannot grow the gateway's memory
+    /// without bound.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::default()
+        }
+    }
+
+    fn check_limit(&self) -> Result<()> {
+        let limit = self.limit.unwrap_or(DEFAULT_HELD_LIMIT);
+        let held: usize = self
+            .open
+            .values()
+            .map(|b| match b {
+                Open::ToolUse { json, held, .. } => json.len() + held.len(),
+                _ => 0,
+            })
+            .sum();
+        let size = held + self.partial;
+        if size > limit {
+            return Err(AdapterError::TooLarge { size, limit });
+        }
+        Ok(())
     }
 
     /// Feeds bytes (split anywhere) and returns the items they complete.
     /// An error means the stream cannot be judged safely: stop forwarding.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamItem>> {
         let mut items = Vec::new();
-        for event in self.sse.push(bytes) {
+        let events = self.sse.push(bytes);
+        // Every byte the parser consumed is in some event's `raw`; the rest
+        // is the unfinished event it keeps.
+        let consumed: usize = events.iter().map(|e| e.raw.len()).sum();
+        self.partial = (self.partial + bytes.len()).saturating_sub(consumed);
+        for event in events {
             self.event(event, &mut items)?;
+            self.check_limit()?;
         }
+        self.check_limit()?;
         Ok(items)
     }
 
@@ -100,6 +143,7 @@ impl AnthropicStreamAssembler {
     /// must not reach the agent), unless the stream already reported an error.
     pub fn finish(&mut self) -> Result<Vec<StreamItem>> {
         let mut items = Vec::new();
+        self.partial = 0;
         if let Some(event) = self.sse.finish() {
             self.event(event, &mut items)?;
         }
