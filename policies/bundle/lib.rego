@@ -80,19 +80,6 @@ matches_any(text, patterns) if {
 # salary sheets... (one regex: a loop over markers costs a call each).
 sensitive_text(text) if regex.match(config.sensitive_pattern, text)
 
-reads_sensitive(step) if "reads_sensitive" in step.labels
-
-reads_sensitive(step) if {
-	not "external_sink" in step.labels
-	sensitive_text(concat("\n", string_args(step)))
-}
-
-# Steps (executed or proposed) that read a secret, computed once per input.
-sensitive_reads contains step if {
-	some step in input.graph.steps
-	reads_sensitive(step)
-}
-
 # Destinations named in the arguments: e-mail domains and URL hosts.
 destinations(step) := {lower(d) | some v in string_args(step); d := destination(v)}
 
