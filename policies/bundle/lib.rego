@@ -83,17 +83,24 @@ sensitive_text(text) if regex.match(config.sensitive_pattern, text)
 # Destinations named in the arguments: e-mail domains and URL hosts.
 destinations(step) := {lower(d) | some v in string_args(step); d := destination(v)}
 
+# String operations, not regexes: each regorus regex call builds a fresh
+# matcher cache, which costs more than the whole rule around it.
 destination(v) := d if {
 	not contains(v, "://")
-	parts := regex.find_all_string_submatch_n(`^[^@\s]+@([A-Za-z0-9.-]+)$`, v, 1)
-	count(parts) == 1
-	d := parts[0][1]
+	not contains(v, " ")
+	parts := split(v, "@")
+	count(parts) == 2
+	parts[0] != ""
+	contains(parts[1], ".")
+	d := parts[1]
 }
 
 destination(v) := d if {
-	parts := regex.find_all_string_submatch_n(`^[a-z]+://([^/:?#\s]+)`, v, 1)
-	count(parts) == 1
-	d := parts[0][1]
+	not contains(v, " ")
+	rest := split(v, "://")
+	count(rest) == 2
+	d := split(split(split(split(rest[1], "/")[0], "?")[0], "#")[0], ":")[0]
+	d != ""
 }
 
 internal(domain) if {
