@@ -2,3 +2,9 @@
 //! server and its routes, the upstream client, the guard model and the audit log.
 
 pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod pipeline;
+pub mod routes;
+pub mod server;
+pub mod upstream;
