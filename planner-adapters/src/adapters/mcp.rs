@@ -1,17 +1,549 @@
-//! MCP JSON-RPC (work in progress).
+//! MCP (Model Context Protocol) JSON-RPC traffic of one session, read into a
+//! [`Plan`], plus the pieces the gateway needs at the tool boundary: tool
+//! definitions from `tools/list`, the call in a `tools/call` request, a
+//! canonical form of a tool definition for pinning, and the response that
+//! answers a blocked call.
+//!
+//! A document is one JSON-RPC message or an array of them in session order
+//! (an array item that is itself an array is read as a JSON-RPC batch).
+//! Requests and responses are paired by `id`; messages are read as follows:
+//!
+//! | message | becomes |
+//! |---|---|
+//! | `tools/list` result | tool specs (`inputSchema`, `annotations`; `title` stands in for a missing `description`); a later definition of the same name replaces the earlier |
+//! | `tools/call` request | a step: id = the JSON-RPC id as a string (`7` -> `"7"`), args = `params.arguments` |
+//! | its result | the step's result: the text of `content` (text parts, embedded resource text) plus `structuredContent` as JSON unless the text already is that JSON |
+//! | its JSON-RPC error | the step's result: `JSON-RPC error CODE: MESSAGE` (the server answered, so it is not proposed) |
+//! | `tools/call` with no response | proposed |
+//! | `prompts/get` result | its `user` messages are user text (the goal: the user picked the prompt), `assistant` ones assistant text |
+//! | `sampling/createMessage` request | tool-result text with no step: the *server* wrote those messages, so they must not count as the user's words |
+//! | its result | assistant text (the client's model wrote it) |
+//! | `initialize` result `instructions`, `resources/read` result text | tool-result text with no step (server-supplied) |
+//!
+//! Notifications and other methods carry nothing a decision needs and are
+//! skipped. A response whose request is not in the document is skipped too.
+//! A message that is not valid JSON-RPC 2.0 is a shape error at its pointer.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
 
-use crate::decision::Outcomes;
+use serde_json::{Map, Value, json};
+
+use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
 use crate::error::{AdapterError, Result};
-use crate::plan::Plan;
+use crate::format::Format;
+use crate::json::{child, field, object, opt_str, str_field, type_name};
+use crate::plan::{Args, Origin, Plan, ToolAnnotations, ToolSpec};
 
-/// Reads a document.
-pub fn read(_doc: &Value) -> Result<Plan> {
-    Err(AdapterError::UnknownFormat("mcp: not implemented yet".into()))
+/// Reads one JSON-RPC message or a session history (an array of them).
+pub fn read(doc: &Value) -> Result<Plan> {
+    let mut plan = Plan::new(Format::Mcp);
+    let mut pending: Vec<(Value, Pending)> = Vec::new();
+    for (message, path) in messages(doc)? {
+        match classify(message, &path)? {
+            Message::Request { id, method, msg } => {
+                let kind = read_request(&mut plan, id, method, msg, &path)?;
+                pending.push((id.clone(), kind));
+            }
+            Message::Notification => {}
+            Message::Response { id, outcome } => {
+                let Some(at) = pending.iter().position(|(p, _)| p == id) else {
+                    continue;
+                };
+                let (_, kind) = pending.remove(at);
+                read_response(&mut plan, kind, outcome, &path)?;
+            }
+        }
+    }
+    Ok(plan)
 }
 
-/// Writes outcomes back in place.
-pub fn render(_doc: &mut Value, _plan: &Plan, _outcomes: &Outcomes) -> Result<()> {
-    Err(AdapterError::UnknownFormat("mcp: not implemented yet".into()))
+/// Writes outcomes into the document the plan was read from.
+///
+/// `rewrite` replaces the call's `params.arguments`. A withheld call
+/// (`block`, `require_approval`, or a rewrite without arguments) is replaced,
+/// at the same place, by the response the client receives instead
+/// ([`blocked_call_response`] with the [`explanation`]); for a single-message
+/// document the whole document becomes that response, which the gateway
+/// answers with rather than forwarding the call.
+pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
+    for step in plan.proposed() {
+        let Some(outcome) = outcomes.get(&step.id) else {
+            continue;
+        };
+        let pointer = step.locator.pointer.as_str();
+        let msg = doc.pointer_mut(pointer).ok_or_else(|| {
+            AdapterError::shape(pointer, "no JSON-RPC message here to render into")
+        })?;
+        let (_, name, _) = call_at(msg, pointer)?;
+        if name != step.tool {
+            return Err(AdapterError::shape(
+                child(pointer, "params/name"),
+                format!(
+                    "the plan calls `{}` here but the document calls `{name}`",
+                    step.tool
+                ),
+            ));
+        }
+        match (outcome.verdict, &outcome.rewrite) {
+            (Verdict::Allow, _) => {}
+            (Verdict::Rewrite, Some(args)) => {
+                if let Some(params) = msg.get_mut("params").and_then(Value::as_object_mut) {
+                    params.insert("arguments".into(), args.clone());
+                }
+            }
+            _ => {
+                let id = msg.get("id").cloned().unwrap_or(Value::Null);
+                let text = explanation(&step.tool, &step.id, &withheld(outcome));
+                *msg = blocked_call_response(&id, &text);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The response a client receives for a blocked `tools/call`: a tool result
+/// with `isError: true`, which MCP clients hand to the model (so it can
+/// re-plan) rather than treating as a protocol failure.
+pub fn blocked_call_response(id: &Value, text: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "result": {"content": [{"type": "text", "text": text}], "isError": true}
+    })
+}
+
+/// The tools of a `tools/list` result at `path` (errors point below it).
+pub fn tool_specs_from_list_result(result: &Value, path: &str) -> Result<Vec<ToolSpec>> {
+    let r = object(result, path)?;
+    let tools_path = child(path, "tools");
+    let tools = crate::json::array(field(r, path, "tools")?, &tools_path)?;
+    tools
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| tool_spec(tool, &child(&tools_path, i)))
+        .collect()
+}
+
+/// `(id, tool name, arguments)` of a `tools/call` request message. The id
+/// is the JSON-RPC id as a string (`7` -> `"7"`). Arguments that are absent
+/// are `{}`; arguments that are not an object are [`Args::Malformed`].
+pub fn call_from_request(req: &Value) -> Result<(String, String, Args)> {
+    call_at(req, "")
+}
+
+/// A JSON-RPC id as the step id: a string as is, a number in decimal.
+pub fn id_string(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Canonical JSON of one tool definition for pinning: object keys sorted at
+/// every depth, no whitespace. Two definitions that differ only in key order
+/// or formatting give the same bytes; any change of name, description,
+/// schema or annotations gives different bytes. Hash these (sha-256) to pin.
+pub fn tool_definition_canonical(tool: &Value) -> String {
+    canonical_json(tool).to_string()
+}
+
+/// `v` with every object's keys in sorted order (serialization keeps
+/// insertion order, so sorted insertion gives sorted output).
+pub fn canonical_json(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let sorted: BTreeMap<&String, &Value> = o.iter().collect();
+            Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), canonical_json(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What a request was, remembered until its response arrives.
+enum Pending {
+    ToolsCall(usize),
+    ToolsList,
+    PromptsGet,
+    Sampling,
+    Initialize,
+    ResourcesRead,
+    Other,
+}
+
+enum Message<'a> {
+    Request {
+        id: &'a Value,
+        method: &'a str,
+        msg: &'a Map<String, Value>,
+    },
+    Notification,
+    Response {
+        id: &'a Value,
+        outcome: std::result::Result<&'a Value, &'a Value>,
+    },
+}
+
+/// The messages of a document with their pointers, batches flattened.
+fn messages(doc: &Value) -> Result<Vec<(&Value, String)>> {
+    match doc {
+        Value::Object(_) => Ok(vec![(doc, String::new())]),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let path = child("", i);
+                match item {
+                    Value::Array(batch) => {
+                        out.extend(batch.iter().enumerate().map(|(j, m)| (m, child(&path, j))));
+                    }
+                    _ => out.push((item, path)),
+                }
+            }
+            Ok(out)
+        }
+        other => Err(AdapterError::shape(
+            "",
+            format!(
+                "expected a JSON-RPC message or an array of them, found {}",
+                type_name(other)
+            ),
+        )),
+    }
+}
+
+fn classify<'a>(message: &'a Value, path: &str) -> Result<Message<'a>> {
+    let msg = object(message, path)?;
+    let version = str_field(msg, path, "jsonrpc")?;
+    if version != "2.0" {
+        return Err(AdapterError::shape(
+            child(path, "jsonrpc"),
+            format!("expected \"2.0\", found \"{version}\""),
+        ));
+    }
+    let id = match msg.get("id") {
+        None => None,
+        Some(id @ (Value::String(_) | Value::Number(_))) => Some(id),
+        // A null id answers a request that could not be parsed: nothing to pair.
+        Some(Value::Null) if !msg.contains_key("method") => None,
+        Some(other) => {
+            return Err(AdapterError::shape(
+                child(path, "id"),
+                format!("expected a string or number id, found {}", type_name(other)),
+            ));
+        }
+    };
+    if msg.contains_key("method") {
+        let method = str_field(msg, path, "method")?;
+        return Ok(match id {
+            Some(id) => Message::Request { id, method, msg },
+            None => Message::Notification,
+        });
+    }
+    let outcome = match (msg.get("result"), msg.get("error")) {
+        (Some(result), None) => Ok(result),
+        (None, Some(error)) => Err(error),
+        (Some(_), Some(_)) => {
+            return Err(AdapterError::shape(
+                path,
+                "a JSON-RPC response with both `result` and `error`",
+            ));
+        }
+        (None, None) => {
+            return Err(AdapterError::shape(
+                path,
+                "not a JSON-RPC request, notification or response (no `method`, `result` or `error`)",
+            ));
+        }
+    };
+    if let Err(error) = outcome {
+        // Validate error objects even when unpaired, so a broken one is reported.
+        let e = object(error, &child(path, "error"))?;
+        let code = field(e, &child(path, "error"), "code")?;
+        if !code.is_i64() {
+            return Err(AdapterError::shape(
+                child(path, "error/code"),
+                format!("expected an integer, found {}", type_name(code)),
+            ));
+        }
+        str_field(e, &child(path, "error"), "message")?;
+    }
+    match id {
+        Some(id) => Ok(Message::Response { id, outcome }),
+        None => Ok(Message::Notification),
+    }
+}
+
+fn read_request(
+    plan: &mut Plan,
+    id: &Value,
+    method: &str,
+    msg: &Map<String, Value>,
+    path: &str,
+) -> Result<Pending> {
+    Ok(match method {
+        "tools/call" => {
+            let (name, args) = call_fields(msg, path)?;
+            Pending::ToolsCall(plan.push_step(Some(&id_string(id)), name, args, path.to_owned()))
+        }
+        "tools/list" => Pending::ToolsList,
+        "prompts/get" => Pending::PromptsGet,
+        "initialize" => Pending::Initialize,
+        "resources/read" => Pending::ResourcesRead,
+        "sampling/createMessage" => {
+            let params_path = child(path, "params");
+            let params = object(field(msg, path, "params")?, &params_path)?;
+            if let Some(system) = opt_str(params, &params_path, "systemPrompt")? {
+                plan.push_result(None, system);
+            }
+            let messages_path = child(&params_path, "messages");
+            let messages =
+                crate::json::array(field(params, &params_path, "messages")?, &messages_path)?;
+            for (i, m) in messages.iter().enumerate() {
+                let mpath = child(&messages_path, i);
+                let m = object(m, &mpath)?;
+                str_field(m, &mpath, "role")?;
+                let text = content_text(m.get("content").unwrap_or(&Value::Null));
+                plan.push_result(None, text);
+            }
+            Pending::Sampling
+        }
+        _ => Pending::Other,
+    })
+}
+
+fn read_response(
+    plan: &mut Plan,
+    kind: Pending,
+    outcome: std::result::Result<&Value, &Value>,
+    path: &str,
+) -> Result<()> {
+    let result = match outcome {
+        Ok(result) => result,
+        Err(error) => {
+            if let Pending::ToolsCall(step) = kind {
+                let code = error
+                    .get("code")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default();
+                let message = error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let id = plan.steps[step].id.clone();
+                plan.push_result(Some(&id), format!("JSON-RPC error {code}: {message}"));
+            }
+            return Ok(());
+        }
+    };
+    let rpath = child(path, "result");
+    let r = object(result, &rpath)?;
+    match kind {
+        Pending::ToolsCall(step) => {
+            let id = plan.steps[step].id.clone();
+            plan.push_result(Some(&id), call_result_text(r));
+        }
+        Pending::ToolsList => {
+            for spec in tool_specs_from_list_result(result, &rpath)? {
+                match plan.tools.iter_mut().find(|t| t.name == spec.name) {
+                    Some(existing) => *existing = spec,
+                    None => plan.tools.push(spec),
+                }
+            }
+        }
+        Pending::PromptsGet => {
+            let messages_path = child(&rpath, "messages");
+            for (i, m) in crate::json::opt_array(r, &rpath, "messages")?
+                .iter()
+                .enumerate()
+            {
+                let mpath = child(&messages_path, i);
+                let m = object(m, &mpath)?;
+                let origin = match str_field(m, &mpath, "role")? {
+                    "user" => Origin::User,
+                    _ => Origin::Assistant,
+                };
+                plan.push_text(
+                    origin,
+                    content_text(m.get("content").unwrap_or(&Value::Null)),
+                );
+            }
+        }
+        Pending::Sampling => {
+            plan.push_text(
+                Origin::Assistant,
+                content_text(r.get("content").unwrap_or(&Value::Null)),
+            );
+        }
+        Pending::Initialize => {
+            if let Some(instructions) = opt_str(r, &rpath, "instructions")? {
+                plan.push_result(None, instructions);
+            }
+        }
+        Pending::ResourcesRead => {
+            let contents = crate::json::opt_array(r, &rpath, "contents")?;
+            for c in contents {
+                if let Some(text) = c.get("text").and_then(Value::as_str) {
+                    plan.push_result(None, text);
+                }
+            }
+        }
+        Pending::Other => {}
+    }
+    Ok(())
+}
+
+/// `(id, name, args)` of a `tools/call` message at `path`.
+fn call_at(msg: &Value, path: &str) -> Result<(String, String, Args)> {
+    let m = object(msg, path)?;
+    let method = str_field(m, path, "method")?;
+    if method != "tools/call" {
+        return Err(AdapterError::shape(
+            child(path, "method"),
+            format!("expected \"tools/call\", found \"{method}\""),
+        ));
+    }
+    let id = match m.get("id") {
+        Some(id @ (Value::String(_) | Value::Number(_))) => id_string(id),
+        Some(other) => {
+            return Err(AdapterError::shape(
+                child(path, "id"),
+                format!("expected a string or number id, found {}", type_name(other)),
+            ));
+        }
+        None => {
+            return Err(AdapterError::shape(
+                child(path, "id"),
+                "missing required field",
+            ));
+        }
+    };
+    let (name, args) = call_fields(m, path)?;
+    Ok((id, name.to_owned(), args))
+}
+
+fn call_fields<'a>(m: &'a Map<String, Value>, path: &str) -> Result<(&'a str, Args)> {
+    let params_path = child(path, "params");
+    let params = object(field(m, path, "params")?, &params_path)?;
+    let name = str_field(params, &params_path, "name")?;
+    let args = match params.get("arguments") {
+        None | Some(Value::Null) => Args::Json {
+            value: Value::Object(Map::new()),
+        },
+        Some(v @ Value::Object(_)) => Args::Json { value: v.clone() },
+        Some(Value::String(s)) => match Args::from_text(s) {
+            Args::Json { value } if !value.is_object() => Args::Malformed {
+                raw: s.clone(),
+                error: format!(
+                    "arguments is a string holding {}, not a JSON object",
+                    type_name(&value)
+                ),
+            },
+            args => args,
+        },
+        Some(other) => Args::Malformed {
+            raw: other.to_string(),
+            error: format!(
+                "arguments must be a JSON object, found {}",
+                type_name(other)
+            ),
+        },
+    };
+    Ok((name, args))
+}
+
+/// The text a model reads from a `tools/call` result (see the module docs).
+fn call_result_text(r: &Map<String, Value>) -> String {
+    let mut text = content_text(r.get("content").unwrap_or(&Value::Null));
+    if let Some(structured) = r.get("structuredContent").filter(|v| !v.is_null()) {
+        // Servers often repeat the structured value as JSON text; keep one copy.
+        let same = serde_json::from_str::<Value>(&text).is_ok_and(|t| &t == structured);
+        if !same {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&structured.to_string());
+        }
+    }
+    text
+}
+
+/// Text of MCP content: one content block or an array of them. Text parts
+/// and embedded resource text are read; images and audio (base64) are not;
+/// resource links give their URI.
+fn content_text(content: &Value) -> String {
+    let parts: Vec<&Value> = match content {
+        Value::Array(parts) => parts.iter().collect(),
+        Value::Null => Vec::new(),
+        Value::String(s) => return s.clone(),
+        other => vec![other],
+    };
+    let texts: Vec<&str> = parts
+        .into_iter()
+        .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+            Some("text") => p.get("text").and_then(Value::as_str),
+            Some("resource") => p.pointer("/resource/text").and_then(Value::as_str),
+            Some("resource_link") => p.get("uri").and_then(Value::as_str),
+            _ => None,
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    texts.join("\n")
+}
+
+/// A `tools/list` tool definition.
+fn tool_spec(tool: &Value, path: &str) -> Result<ToolSpec> {
+    let t = object(tool, path)?;
+    let input_schema = match t.get("inputSchema") {
+        None | Some(Value::Null) => None,
+        Some(s @ Value::Object(_)) => Some(s.clone()),
+        Some(other) => {
+            return Err(AdapterError::shape(
+                child(path, "inputSchema"),
+                format!("expected an object, found {}", type_name(other)),
+            ));
+        }
+    };
+    let annotations = match t.get("annotations") {
+        None | Some(Value::Null) => None,
+        Some(a @ Value::Object(_)) => Some(a),
+        Some(other) => {
+            return Err(AdapterError::shape(
+                child(path, "annotations"),
+                format!("expected an object, found {}", type_name(other)),
+            ));
+        }
+    };
+    let title = match opt_str(t, path, "title")? {
+        Some(title) => Some(title),
+        None => annotations
+            .and_then(|a| a.get("title"))
+            .and_then(Value::as_str),
+    };
+    let description = opt_str(t, path, "description")?.or(title);
+    Ok(ToolSpec {
+        name: str_field(t, path, "name")?.to_owned(),
+        description: description.map(str::to_owned),
+        input_schema,
+        annotations: annotations
+            .map(ToolAnnotations::from_mcp)
+            .unwrap_or_default(),
+    })
+}
+
+/// A rewrite without arguments is explained as a block (fail closed).
+fn withheld(outcome: &StepOutcome) -> StepOutcome {
+    if outcome.verdict == Verdict::Rewrite {
+        StepOutcome {
+            verdict: Verdict::Block,
+            reason: format!("{} (the rewrite carried no new arguments)", outcome.reason),
+            rewrite: None,
+        }
+    } else {
+        outcome.clone()
+    }
 }

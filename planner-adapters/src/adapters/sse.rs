@@ -61,10 +61,7 @@ impl SseParser {
         self.buf.extend_from_slice(bytes);
         let mut events = Vec::new();
         let mut event_start = 0;
-        loop {
-            let Some(rel) = memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]) else {
-                break;
-            };
+        while let Some(rel) = memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]) {
             let end = self.scanned + rel;
             // A lone `\r` at the very end may be the first half of `\r\n`.
             let term_len = if self.buf[end] == b'\r' {
@@ -176,7 +173,10 @@ mod tests {
             assert_eq!(evs, whole, "split at byte {split}");
         }
         let mut p = SseParser::new();
-        let evs: Vec<_> = bytes.iter().flat_map(|b| p.push(std::slice::from_ref(b))).collect();
+        let evs: Vec<_> = bytes
+            .iter()
+            .flat_map(|b| p.push(std::slice::from_ref(b)))
+            .collect();
         assert_eq!(evs, whole, "one byte at a time");
     }
 
