@@ -69,14 +69,14 @@ pub struct Sessions {
 impl Sessions {
     fn with<R>(&self, key: &(String, String), f: impl FnOnce(&mut Session) -> R) -> R {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if !map.contains_key(key) && map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
+        if !map.contains_key(key)
+            && map.len() >= MAX_SESSIONS
+            && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, s)| s.born)
                 .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
+        {
+            map.remove(&oldest);
         }
         let born = self
             .counter
@@ -500,7 +500,7 @@ fn relay(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    let (tx, out) = ChannelBody::new(16);
+    let (tx, out) = ChannelBody::channel(16);
     let up_name = up.name.clone();
     let state = state.clone();
     tokio::spawn(async move {

@@ -66,7 +66,7 @@ pub struct ChannelBody {
 impl ChannelBody {
     /// A body and the sender that feeds it (bounded: a slow client slows
     /// the upstream read instead of growing a buffer).
-    pub fn new(capacity: usize) -> (mpsc::Sender<Result<Bytes, BoxError>>, Body) {
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Result<Bytes, BoxError>>, Body) {
         let (tx, rx) = mpsc::channel(capacity);
         (tx, ChannelBody { rx }.boxed())
     }
