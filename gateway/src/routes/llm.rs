@@ -123,7 +123,7 @@ pub fn apply_approvals(
 
 /// Handles one LLM request.
 pub async fn handle(
-    state: &AppState,
+    state: &std::sync::Arc<AppState>,
     req: Request<Incoming>,
     conn: Conn,
     format: Format,

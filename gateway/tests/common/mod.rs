@@ -27,6 +27,10 @@ pub struct Script {
     pub content_type: &'static str,
     pub body: String,
     pub delay: Duration,
+    /// Send the body in pieces of this many bytes (SSE scripts).
+    pub chunk: Option<usize>,
+    /// After this many pieces, wait for `Upstream::gate` before the rest.
+    pub gate_after: Option<usize>,
 }
 
 impl Script {
@@ -36,6 +40,18 @@ impl Script {
             content_type: "application/json",
             body: body.to_string(),
             delay: Duration::ZERO,
+            chunk: None,
+            gate_after: None,
+        }
+    }
+
+    /// An SSE body sent `chunk` bytes at a time.
+    pub fn sse(body: &str, chunk: usize) -> Self {
+        Script {
+            content_type: "text/event-stream",
+            body: body.to_owned(),
+            chunk: Some(chunk),
+            ..Script::json(&Value::Null)
         }
     }
 }
@@ -46,6 +62,10 @@ pub struct Upstream {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
     pub bodies: Arc<std::sync::Mutex<Vec<Value>>>,
+    /// Opens a gated script.
+    pub gate: Arc<tokio::sync::Notify>,
+    /// Set when a streamed answer's reader went away before the end.
+    pub cancelled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub async fn upstream(scripts: Vec<Script>) -> Upstream {
@@ -56,16 +76,21 @@ pub async fn upstream(scripts: Vec<Script>) -> Upstream {
     let hits = Arc::new(AtomicUsize::new(0));
     let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let scripts = Arc::new(scripts);
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (h, b) = (hits.clone(), bodies.clone());
+    let (g, c) = (gate.clone(), cancelled.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let (h, b, scripts) = (h.clone(), b.clone(), scripts.clone());
+            let (g, c) = (g.clone(), c.clone());
             tokio::spawn(async move {
                 let svc = service_fn(move |req: Request<Incoming>| {
                     let (h, b, scripts) = (h.clone(), b.clone(), scripts.clone());
+                    let (g, c) = (g.clone(), c.clone());
                     async move {
                         let n = h.fetch_add(1, Ordering::SeqCst);
                         let body = req
@@ -79,11 +104,45 @@ pub async fn upstream(scripts: Vec<Script>) -> Upstream {
                         }
                         let s = scripts[n.min(scripts.len() - 1)].clone();
                         tokio::time::sleep(s.delay).await;
+                        let body = match s.chunk {
+                            None => Full::new(Bytes::from(s.body))
+                                .map_err(|n| match n {})
+                                .boxed(),
+                            Some(n) => {
+                                let (tx, body) =
+                                    preflight_gateway::server::body::ChannelBody::channel(1);
+                                let pieces: Vec<Bytes> = s
+                                    .body
+                                    .as_bytes()
+                                    .chunks(n)
+                                    .map(Bytes::copy_from_slice)
+                                    .collect();
+                                tokio::spawn(async move {
+                                    for (i, piece) in pieces.into_iter().enumerate() {
+                                        if Some(i) == s.gate_after {
+                                            tokio::select! {
+                                                () = g.notified() => {}
+                                                () = tx.closed() => {
+                                                    c.store(true, Ordering::SeqCst);
+                                                    return;
+                                                }
+                                            }
+                                        }
+                                        if tx.send(Ok(piece)).await.is_err() {
+                                            c.store(true, Ordering::SeqCst);
+                                            return;
+                                        }
+                                        tokio::time::sleep(Duration::from_millis(1)).await;
+                                    }
+                                });
+                                body
+                            }
+                        };
                         let resp = Response::builder()
                             .status(s.status)
                             .header("content-type", s.content_type)
                             .header("x-request-id", "req_upstream")
-                            .body(Full::new(Bytes::from(s.body)))
+                            .body(body)
                             .expect("response");
                         Ok::<_, Infallible>(resp)
                     }
@@ -94,7 +153,13 @@ pub async fn upstream(scripts: Vec<Script>) -> Upstream {
             });
         }
     });
-    Upstream { addr, hits, bodies }
+    Upstream {
+        addr,
+        hits,
+        bodies,
+        gate,
+        cancelled,
+    }
 }
 
 /// A running gateway.
