@@ -679,4 +679,16 @@ mod tests {
             VerdictMode::Strip
         );
     }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/preflight.toml");
+        let s = load(Some(&path), Vec::new())
+            .unwrap_or_else(|e| panic!("examples/preflight.toml: {e}"));
+        assert_eq!(s.upstreams.len(), 3);
+        assert_eq!(s.keys.len(), 2);
+        assert_eq!(s.verdict_mode("mcp", "other"), VerdictMode::RequireApproval);
+        assert_eq!(s.verdict_mode("messages", "acme"), VerdictMode::Replan);
+    }
 }
