@@ -13,9 +13,33 @@ fn main() {
 }
 
 const WORDS: &[&str] = &[
-    "invoice", "shipment", "customer", "quarterly", "report", "meeting", "the", "of", "and",
-    "delivery", "contract", "payment", "schedule", "update", "review", "team", "project",
-    "status", "ticket", "priority", "server", "deploy", "budget", "forecast", "a", "to", "in",
+    "invoice",
+    "shipment",
+    "customer",
+    "quarterly",
+    "report",
+    "meeting",
+    "the",
+    "of",
+    "and",
+    "delivery",
+    "contract",
+    "payment",
+    "schedule",
+    "update",
+    "review",
+    "team",
+    "project",
+    "status",
+    "ticket",
+    "priority",
+    "server",
+    "deploy",
+    "budget",
+    "forecast",
+    "a",
+    "to",
+    "in",
 ];
 
 /// A deterministic ~`len`-byte tool result with prose, addresses and numbers.
@@ -55,18 +79,33 @@ pub fn conversation() -> Vec<u8> {
     ];
     for i in 0..20 {
         let (tool, args) = match i % 4 {
-            0 => ("search_docs", json!({"q": format!("q3 shipment report part {i}")})),
-            1 => ("read_file", json!({"path": format!("reports/q3/part-{i}.txt")})),
-            2 => ("run_shell", json!({"command": format!("grep -c delayed reports/q3/part-{i}.txt")})),
-            _ => ("send_email", json!({"to": "ops-lead@acme.example", "subject": format!("Q3 part {i}"), "body": format!("Summary of part {i}: totals attached.")})),
+            0 => (
+                "search_docs",
+                json!({"q": format!("q3 shipment report part {i}")}),
+            ),
+            1 => (
+                "read_file",
+                json!({"path": format!("reports/q3/part-{i}.txt")}),
+            ),
+            2 => (
+                "run_shell",
+                json!({"command": format!("grep -c delayed reports/q3/part-{i}.txt")}),
+            ),
+            _ => (
+                "send_email",
+                json!({"to": "ops-lead@acme.example", "subject": format!("Q3 part {i}"), "body": format!("Summary of part {i}: totals attached.")}),
+            ),
         };
         let id = format!("call_{i:02}");
         messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id, "type": "function", "function": {"name": tool, "arguments": args.to_string()}}]}));
         if i < 19 {
-            messages.push(json!({"role": "tool", "tool_call_id": id, "content": result_text(i, 10 * 1024)}));
+            messages.push(
+                json!({"role": "tool", "tool_call_id": id, "content": result_text(i, 10 * 1024)}),
+            );
         }
     }
-    serde_json::to_vec(&json!({"model": "gpt-4.1", "messages": messages, "tools": tools})).unwrap_or_default()
+    serde_json::to_vec(&json!({"model": "gpt-4.1", "messages": messages, "tools": tools}))
+        .unwrap_or_default()
 }
 
 #[divan::bench]
@@ -91,4 +130,45 @@ fn parse_graph_analyses(b: divan::Bencher) {
         let plan = parse(divan::black_box(&bytes), Some(Format::OpenaiChat)).ok()?;
         Some(ActionGraph::build(&plan).steps.len())
     });
+}
+
+/// Components of `graph_only`, to see where the time goes.
+mod stages {
+    use preflight_adapters::graph::{injection, patterns, provenance};
+    use preflight_adapters::{Format, Origin, parse};
+
+    fn plan() -> Option<preflight_adapters::Plan> {
+        parse(&super::conversation(), Some(Format::OpenaiChat)).ok()
+    }
+
+    #[divan::bench]
+    fn injection_scan(b: divan::Bencher) {
+        let Some(plan) = plan() else { return };
+        b.bench(|| {
+            plan.segments
+                .iter()
+                .filter(|s| matches!(s.origin, Origin::ToolResult { .. }))
+                .map(|s| injection::find_spans(divan::black_box(&s.text)).len())
+                .sum::<usize>()
+        });
+    }
+
+    #[divan::bench]
+    fn provenance_trace(b: divan::Bencher) {
+        let Some(plan) = plan() else { return };
+        let spans = vec![Vec::new(); plan.segments.len()];
+        let lower: Vec<Vec<u8>> = plan
+            .segments
+            .iter()
+            .map(|s| s.text.as_bytes().to_ascii_lowercase())
+            .collect();
+        b.bench(|| provenance::trace(divan::black_box(&plan), &lower, &spans).len());
+    }
+
+    #[divan::bench]
+    fn argument_patterns(b: divan::Bencher) {
+        b.bench(|| {
+            patterns::arg_labels(divan::black_box("grep -c delayed reports/q3/part-2.txt\n"))
+        });
+    }
 }

@@ -186,29 +186,58 @@ fn email_from_a_web_page_reaching_send_email_is_untrusted() {
         labels(&g, 1),
         ["external_sink", "irreversible", "untrusted_flow"]
     );
-    let url = g.steps[0]
-        .provenance
-        .iter()
-        .find(|p| p.path == "/url")
-        .expect("url");
-    assert_eq!(url.origin, Source::None, "the user named acme, not the URL");
 }
 
 #[test]
-fn a_result_cannot_be_the_source_of_the_call_that_produced_it() {
+fn parallel_proposed_calls_are_each_traced_against_the_whole_history() {
     let mut p = Plan::new(Format::Generic);
-    p.push_text(Origin::User, "look up the weather");
+    p.push_text(
+        Origin::User,
+        "Check the weather in Reykjavik and tell the ops channel",
+    );
+    let args = |v| Args::Json { value: v };
     p.push_step(
         Some("a"),
         "get_weather",
-        Args::Json {
-            value: json!({"city": "Reykjavik"}),
-        },
+        args(json!({"city": "Reykjavik"})),
         String::new(),
     );
-    p.push_result(Some("a"), "Reykjavik: 3C, wind 12 m/s");
+    p.push_result(
+        Some("a"),
+        "Reykjavik: 3C, wind 12 m/s. Forward to #ops-weather.",
+    );
+    p.push_step(
+        Some("b"),
+        "get_weather",
+        args(json!({"city": "Reykjavik"})),
+        String::new(),
+    );
+    p.push_step(
+        Some("c"),
+        "post_message",
+        args(json!({"channel": "#ops-weather", "text": "3C, wind 12 m/s"})),
+        String::new(),
+    );
     let g = ActionGraph::build(&p);
-    assert_eq!(g.steps[0].provenance[0].origin, Source::None);
+    assert!(
+        g.steps[0].provenance.is_empty(),
+        "executed steps are not traced"
+    );
+    assert_eq!(g.steps[1].provenance[0].origin, Source::User);
+    let channel = g.steps[2]
+        .provenance
+        .iter()
+        .find(|p| p.path == "/channel")
+        .expect("channel");
+    assert_eq!(
+        (channel.origin, channel.source_step),
+        (Source::ToolResult, Some(0))
+    );
+    assert!(g.steps[2].labels.contains(Label::UntrustedFlow));
+    assert!(
+        !g.steps[1].labels.contains(Label::UntrustedFlow),
+        "read-only steps carry no flow label"
+    );
 }
 
 #[test]

@@ -415,3 +415,23 @@ proptest! {
         let _ = preflight_adapters::parse(&bytes, Some(preflight_adapters::Format::Langchain));
     }
 }
+
+#[test]
+fn examples_are_langchain_documents_with_a_proposed_call() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !(name.starts_with("langchain-") && name.ends_with(".json")) {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(&name)).unwrap();
+        let plan =
+            preflight_adapters::parse(&bytes, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(plan.format, preflight_adapters::Format::Langchain, "{name}");
+        assert_eq!(plan.proposed().count(), 1, "{name} proposes one call");
+        assert!(plan.goal.is_some(), "{name} has a user goal");
+        seen += 1;
+    }
+    assert!(seen >= 2, "expected LangChain examples, found {seen}");
+}

@@ -1,1 +1,91 @@
-//! placeholder
+//! Policy as code: the Rego bundle users edit, its evaluation into a
+//! [`Decision`], policy tests with coverage, diffs over a corpus, and the
+//! hot-reload store the gateway serves from.
+//!
+//! Pure like the adapters: no sockets, no files, no clocks. Bundles arrive
+//! as sources ([`Bundle::from_sources`]); ids and latencies come from the
+//! caller ([`DecisionContext`], [`Decision::latency_us`]). The one clock use
+//! is regorus' cooperative execution timer, the budget that stops a runaway
+//! rule (it measures, it does not decide).
+//!
+//! ```
+//! use preflight_policies::{DecisionContext, PolicyEngine};
+//! let engine = PolicyEngine::embedded().expect("the default bundle compiles");
+//! let input = serde_json::json!({
+//!     "graph": {"format": "generic", "goal": "tidy up", "tools": [], "injections": [],
+//!               "nodes": ["user", "step:0"], "edges": [], "flow": {},
+//!               "steps": [{"step_id": "s1", "index": 0, "tool": "shell", "status": "proposed",
+//!                          "args": {"command": "rm -rf /etc"}, "labels": ["destructive", "code_execution"],
+//!                          "provenance": []}]},
+//!     "scores": {}, "meta": {"tenant": "default", "agent": null, "route": "check", "model": null}
+//! });
+//! let decision = engine.evaluate(&input, &DecisionContext::default());
+//! assert_eq!(decision.verdict, preflight_adapters::Verdict::Block);
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod bundle;
+pub mod decision;
+pub mod diff;
+pub mod engine;
+pub mod error;
+pub mod lint;
+pub mod merge_patch;
+pub mod metadata;
+pub mod schema;
+pub mod store;
+pub mod testing;
+
+pub use bundle::Bundle;
+pub use decision::{Decision, DecisionContext, Finding, StepDecision};
+pub use engine::{Limits, PolicyEngine};
+pub use error::{PolicyError, Result};
+pub use store::PolicyStore;
+pub use testing::{TestReport, run_tests};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Request metadata that travels with every policy input (`input.meta`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestMeta {
+    /// Tenant the request belongs to.
+    pub tenant: String,
+    /// Agent name, if the caller said.
+    pub agent: Option<String>,
+    /// Route: `check`, `openai-chat`, `anthropic`, `mcp`, ...
+    pub route: String,
+    /// Upstream model, if any.
+    pub model: Option<String>,
+    /// Strictness for guard thresholds (`lenient`, `standard`, `strict`);
+    /// `None` uses the bundle's `data.config.strictness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strictness: Option<String>,
+    /// MCP tools whose definition changed since first seen in the session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_pins_changed: Vec<String>,
+}
+
+impl Default for RequestMeta {
+    fn default() -> Self {
+        RequestMeta {
+            tenant: "default".into(),
+            agent: None,
+            route: "check".into(),
+            model: None,
+            strictness: None,
+            tool_pins_changed: Vec::new(),
+        }
+    }
+}
+
+/// Assembles the Rego `input` from its three parts: the ActionGraph's JSON,
+/// the guard scores by step id (`None` before the guard runs), the metadata.
+pub fn build_input(graph: Value, scores: Option<Value>, meta: &RequestMeta) -> Value {
+    json!({
+        "graph": graph,
+        "scores": scores.unwrap_or_else(|| json!({})),
+        "meta": meta,
+    })
+}

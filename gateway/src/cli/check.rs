@@ -40,7 +40,8 @@ pub struct CheckArgs {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse().map_err(|e: preflight_adapters::AdapterError| e.to_string())
+    s.parse()
+        .map_err(|e: preflight_adapters::AdapterError| e.to_string())
 }
 
 /// Runs the command.
@@ -49,8 +50,9 @@ pub fn run(args: CheckArgs) -> CliResult {
     let mut out = out.lock();
     let mut failed = 0usize;
     if let Some(path) = &args.cases {
-        let text = String::from_utf8(read_input(path)?)
-            .map_err(|e| CliError::bad_input(anyhow::anyhow!("{}: not UTF-8: {e}", path.display())))?;
+        let text = String::from_utf8(read_input(path)?).map_err(|e| {
+            CliError::bad_input(anyhow::anyhow!("{}: not UTF-8: {e}", path.display()))
+        })?;
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -74,7 +76,10 @@ pub fn run(args: CheckArgs) -> CliResult {
                 emit(&mut out, &args, id.as_deref().unwrap_or("stdin"), &plan)?;
             }
             Err(e) => {
-                return Err(CliError::bad_input(anyhow::anyhow!("{}: {e}", path.display())));
+                return Err(CliError::bad_input(anyhow::anyhow!(
+                    "{}: {e}",
+                    path.display()
+                )));
             }
         }
     }
@@ -83,7 +88,10 @@ pub fn run(args: CheckArgs) -> CliResult {
 }
 
 fn report_bad(place: &str, e: &preflight_adapters::AdapterError) {
-    #[expect(clippy::print_stderr, reason = "per-case errors go to stderr, results to stdout")]
+    #[expect(
+        clippy::print_stderr,
+        reason = "per-case errors go to stderr, results to stdout"
+    )]
     {
         eprintln!("error: {place}: {e}");
     }
@@ -108,7 +116,8 @@ fn read_input(path: &PathBuf) -> Result<Vec<u8>, CliError> {
 
 fn emit(out: &mut impl Write, args: &CheckArgs, id: &str, plan: &Plan) -> Result<(), CliError> {
     let graph = ActionGraph::build(plan);
-    let io = |e: std::io::Error| CliError::internal(anyhow::Error::new(e).context("writing to stdout"));
+    let io =
+        |e: std::io::Error| CliError::internal(anyhow::Error::new(e).context("writing to stdout"));
     if args.dot {
         out.write_all(graph.to_dot().as_bytes()).map_err(io)?;
     } else if args.json {
@@ -152,10 +161,18 @@ pub fn summary(id: &str, graph: &ActionGraph<'_>) -> String {
         let _ = writeln!(s, "  goal: {}", one_line(goal, 100));
     }
     for (step, a) in plan.steps.iter().zip(&graph.steps) {
-        let status = if step.is_proposed() { "proposed" } else { "executed" };
+        let status = if step.is_proposed() {
+            "proposed"
+        } else {
+            "executed"
+        };
         let labels = a.labels.names().join(", ");
         let _ = writeln!(s, "  #{} {} [{status}] {}", step.index, step.tool, step.id);
-        let _ = writeln!(s, "     labels: {}", if labels.is_empty() { "-" } else { &labels });
+        let _ = writeln!(
+            s,
+            "     labels: {}",
+            if labels.is_empty() { "-" } else { &labels }
+        );
         if step.is_proposed() {
             for p in a.provenance.iter().filter(|p| !p.short) {
                 let from = match p.source_step {
@@ -165,7 +182,11 @@ pub fn summary(id: &str, graph: &ActionGraph<'_>) -> String {
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
                 };
-                let injected = if p.in_injection { "  (inside injected text)" } else { "" };
+                let injected = if p.in_injection {
+                    "  (inside injected text)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     s,
                     "     {} = {:?} <- {from}{injected}",
@@ -176,7 +197,9 @@ pub fn summary(id: &str, graph: &ActionGraph<'_>) -> String {
         }
     }
     for inj in &graph.injections {
-        let from = inj.step.map_or("an unknown call".to_owned(), |n| format!("#{n}"));
+        let from = inj
+            .step
+            .map_or("an unknown call".to_owned(), |n| format!("#{n}"));
         let _ = writeln!(
             s,
             "  injected instruction in the result of {from}: {:?}",

@@ -31,7 +31,7 @@ use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
 use crate::json::{array, child, field, object, opt_array, opt_str, str_field, type_name};
-use crate::plan::{Args, Origin, Plan, StepStatus, ToolSpec};
+use crate::plan::{Args, Origin, Plan, Step, StepStatus, ToolSpec};
 
 /// Reads a request or a response, told apart by `"type": "message"`.
 pub fn read(doc: &Value) -> Result<Plan> {
@@ -81,7 +81,7 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
         let block = doc
             .pointer_mut(pointer)
             .ok_or_else(|| AdapterError::shape(pointer, "no content block here to render into"))?;
-        check_block_is_step(block, pointer, step.id.as_str(), step.tool.as_str())?;
+        check_block_is_step(block, pointer, step)?;
         match (outcome.verdict, &outcome.rewrite) {
             (Verdict::Allow, _) => {}
             (Verdict::Rewrite, Some(new_input)) => {
@@ -118,19 +118,22 @@ fn withheld_outcome(outcome: &StepOutcome) -> StepOutcome {
 }
 
 /// Refuses to edit a block that is not the step's `tool_use` (a plan read
-/// from another document), rather than overwrite the wrong thing.
-fn check_block_is_step(block: &Value, pointer: &str, id: &str, tool: &str) -> Result<()> {
+/// from another document), rather than overwrite the wrong thing. A step
+/// whose wire id was a duplicate carries a generated `step-N` id instead.
+fn check_block_is_step(block: &Value, pointer: &str, step: &Step) -> Result<()> {
     let ty = block.get("type").and_then(Value::as_str);
     let name = block.get("name").and_then(Value::as_str);
     let block_id = block.get("id").and_then(Value::as_str);
-    let id_matches = block_id.is_none_or(|b| b == id);
-    if ty == Some("tool_use") && name == Some(tool) && id_matches {
+    let generated = step.id == format!("step-{}", step.index);
+    let id_matches = generated || block_id.is_none_or(|b| b == step.id);
+    if ty == Some("tool_use") && name == Some(step.tool.as_str()) && id_matches {
         Ok(())
     } else {
         Err(AdapterError::shape(
             pointer,
             format!(
-                "expected the tool_use block of `{tool}` ({id}); the plan does not match this document"
+                "expected the tool_use block of `{}` ({}); the plan does not match this document",
+                step.tool, step.id
             ),
         ))
     }

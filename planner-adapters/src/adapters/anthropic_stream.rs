@@ -35,7 +35,10 @@
 //! dropping an index would corrupt every later block), and a rewritten call
 //! is re-emitted as a complete start/delta/stop triple. A `tool_use` block
 //! that never stops is never released: [`AnthropicStreamAssembler::finish`]
-//! fails instead.
+//! fails instead. Blocks are sequential in this protocol; a block start or
+//! the message's end arriving while a `tool_use` block is held is an error,
+//! since forwarding it ahead of the held block would reorder the stream.
+//! `ping` events during a hold are forwarded at once (their order is free).
 
 use std::collections::BTreeMap;
 
@@ -187,6 +190,14 @@ impl AnthropicStreamAssembler {
             .get("type")
             .and_then(Value::as_str)
             .ok_or_else(|| self.err("event data has no string `type`".into()))?;
+        if matches!(ty, "content_block_start" | "message_delta" | "message_stop")
+            && let Some(held) = self.held_index()
+        {
+            // Blocks are sequential in this protocol. Sending this event
+            // ahead of the held block would reorder the stream (SDKs append
+            // blocks in arrival order), so an interleaved stream is refused.
+            return Err(self.err(format!("{ty} while tool_use block {held} is still open")));
+        }
         match ty {
             "content_block_start" => self.block_start(&data, event.raw, items),
             "content_block_delta" => self.block_delta(&data, event.raw, items),
@@ -238,6 +249,13 @@ impl AnthropicStreamAssembler {
                 Ok(())
             }
         }
+    }
+
+    /// The index of a `tool_use` block being held, if any.
+    fn held_index(&self) -> Option<usize> {
+        self.open
+            .iter()
+            .find_map(|(i, b)| matches!(b, Open::ToolUse { .. }).then_some(*i))
     }
 
     fn index(&self, data: &Value) -> Result<usize> {

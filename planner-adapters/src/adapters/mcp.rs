@@ -22,7 +22,10 @@
 //!
 //! Notifications and other methods carry nothing a decision needs and are
 //! skipped. A response whose request is not in the document is skipped too.
-//! A message that is not valid JSON-RPC 2.0 is a shape error at its pointer.
+//! A message that is not valid JSON-RPC 2.0 is a shape error at its pointer,
+//! and so is a request reusing the id of one still waiting for its response
+//! (which response answers which would be a guess; client and server number
+//! their requests separately, so this can happen across directions).
 
 use std::collections::BTreeMap;
 
@@ -41,6 +44,15 @@ pub fn read(doc: &Value) -> Result<Plan> {
     for (message, path) in messages(doc)? {
         match classify(message, &path)? {
             Message::Request { id, method, msg } => {
+                if pending.iter().any(|(p, _)| p == id) {
+                    // Pairing a later response would be a guess; refuse it.
+                    return Err(AdapterError::shape(
+                        child(&path, "id"),
+                        format!(
+                            "id {id} is already used by a request still waiting for its response"
+                        ),
+                    ));
+                }
                 let kind = read_request(&mut plan, id, method, msg, &path)?;
                 pending.push((id.clone(), kind));
             }
@@ -77,7 +89,7 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
         let (_, name, _) = call_at(msg, pointer)?;
         if name != step.tool {
             return Err(AdapterError::shape(
-                child(pointer, "params/name"),
+                child(&child(pointer, "params"), "name"),
                 format!(
                     "the plan calls `{}` here but the document calls `{name}`",
                     step.tool
@@ -266,7 +278,7 @@ fn classify<'a>(message: &'a Value, path: &str) -> Result<Message<'a>> {
         let code = field(e, &child(path, "error"), "code")?;
         if !code.is_i64() {
             return Err(AdapterError::shape(
-                child(path, "error/code"),
+                child(&child(path, "error"), "code"),
                 format!("expected an integer, found {}", type_name(code)),
             ));
         }

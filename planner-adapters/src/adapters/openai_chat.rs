@@ -30,7 +30,7 @@ pub use render::render;
 /// Reads a Chat Completions request (the history: a call with no later tool
 /// result is proposed, the others executed), a response (every call
 /// proposed), or a document with both `messages` and `choices` (the calls in
-/// `choices` are the proposed ones).
+/// `choices` are the proposed ones, every call in `messages` is history).
 pub fn read(doc: &Value) -> Result<Plan> {
     let obj = json::object(doc, "")?;
     if !obj.contains_key("messages") && !obj.contains_key("choices") {
@@ -45,6 +45,10 @@ pub fn read(doc: &Value) -> Result<Plan> {
         read_messages(&mut plan, messages, "/messages")?;
     }
     if let Some(choices) = obj.get("choices") {
+        // With a response present, the request part is history.
+        for i in 0..plan.steps.len() {
+            plan.mark_executed(i);
+        }
         read_choices(&mut plan, choices, "/choices")?;
     }
     Ok(plan)

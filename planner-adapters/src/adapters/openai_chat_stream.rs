@@ -28,14 +28,22 @@ mod writer;
 
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
-use crate::plan::{Args, Origin, Plan};
+use crate::plan::{Origin, Plan};
 
-pub use assembler::{ChatStreamAssembler, FinishEvent, ReadyCall, StreamItem};
+pub use assembler::{ChatStreamAssembler, DEFAULT_HELD_LIMIT, FinishEvent, ReadyCall, StreamItem};
 pub use writer::{ChunkTemplate, render_chat_stream_call};
 
 /// Assembles a whole stream into a plan: each choice's text as assistant
-/// segments, every call proposed.
+/// segments, every call proposed. Besides SSE bytes, a recorded stream
+/// saved as a JSON array of chunk objects is accepted.
 pub fn read(bytes: &[u8]) -> Result<Plan> {
+    let sse;
+    let bytes = if bytes.trim_ascii_start().starts_with(b"[") {
+        sse = chunks_to_sse(bytes)?;
+        sse.as_slice()
+    } else {
+        bytes
+    };
     let mut asm = ChatStreamAssembler::new();
     let mut calls = Vec::new();
     let mut items = asm.push(bytes)?;
@@ -68,6 +76,17 @@ pub fn read(bytes: &[u8]) -> Result<Plan> {
     Ok(plan)
 }
 
+/// A JSON array of chunks, framed as the SSE stream it was recorded from.
+fn chunks_to_sse(bytes: &[u8]) -> Result<Vec<u8>> {
+    let doc = crate::json::parse_bytes(bytes)?;
+    let mut out = Vec::new();
+    for (i, chunk) in crate::json::array(&doc, "")?.iter().enumerate() {
+        crate::json::object(chunk, &crate::json::child("", i))?;
+        out.extend(writer::sse_event(chunk));
+    }
+    Ok(out)
+}
+
 /// Adds an assembled call to `plan` as a proposed step located at its
 /// non-streamed pointer; returns the step index (its id is `plan.steps[i].id`,
 /// the key of its outcome).
@@ -75,7 +94,7 @@ pub fn push_ready_call(plan: &mut Plan, call: &ReadyCall) -> usize {
     plan.push_step(
         call.id.as_deref(),
         call.name.as_str(),
-        Args::from_text(&call.arguments),
+        call.args(),
         call.pointer(),
     )
 }

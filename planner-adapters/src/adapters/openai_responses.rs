@@ -29,7 +29,7 @@ pub use render::render;
 /// Reads a Responses request (history: a call with no later output is
 /// proposed), a response object (every call in `output` proposed), or a
 /// document with both `input` and `output` (the `output` calls are the
-/// proposed ones).
+/// proposed ones, every call in `input` is history).
 pub fn read(doc: &Value) -> Result<Plan> {
     let obj = json::object(doc, "")?;
     if !obj.contains_key("input") && !obj.contains_key("output") {
@@ -49,6 +49,10 @@ pub fn read(doc: &Value) -> Result<Plan> {
         read_input(&mut plan, input, "/input")?;
     }
     if let Some(output) = obj.get("output") {
+        // With an output present, the input part is history.
+        for i in 0..plan.steps.len() {
+            plan.mark_executed(i);
+        }
         read_items(&mut plan, output, "/output")?;
     }
     Ok(plan)
@@ -152,12 +156,19 @@ fn read_input(plan: &mut Plan, input: &Value, path: &str) -> Result<()> {
 /// output marks them executed), call outputs.
 fn read_items(plan: &mut Plan, items: &Value, path: &str) -> Result<()> {
     for (i, item) in json::array(items, path)?.iter().enumerate() {
-        read_item(plan, item, &child(path, i))?;
+        read_item(plan, item, &child(path, i), (items, path))?;
     }
     Ok(())
 }
 
-fn read_item(plan: &mut Plan, item: &Value, path: &str) -> Result<()> {
+/// The item `id` of a step read from the list `items` at `path`.
+fn item_id_of<'a>((items, path): (&'a Value, &str), step: &crate::plan::Step) -> Option<&'a str> {
+    let rest = step.locator.pointer.strip_prefix(path)?.strip_prefix('/')?;
+    items.get(rest.parse::<usize>().ok()?)?.get("id")?.as_str()
+}
+
+/// One item at `path`; `list` is the list it belongs to and that list's path.
+fn read_item(plan: &mut Plan, item: &Value, path: &str, list: (&Value, &str)) -> Result<()> {
     let obj = json::object(item, path)?;
     // `{role, content}` without a type is the "easy" input message form.
     let ty = json::opt_str(obj, path, "type")?.unwrap_or("message");
@@ -204,12 +215,19 @@ fn read_item(plan: &mut Plan, item: &Value, path: &str) -> Result<()> {
         | "computer_call_output"
         | "local_shell_call_output" => {
             let call_id = match json::opt_str(obj, path, "call_id")? {
-                Some(id) => Some(id),
-                // `local_shell_call_output` names its call by `id`.
-                None => json::opt_str(obj, path, "id")?,
+                Some(id) => Some(id.to_owned()),
+                // `local_shell_call_output` names its call by `id`: the
+                // call's `call_id`, or its item id (`lsh_...`).
+                None => json::opt_str(obj, path, "id")?.map(|id| {
+                    plan.steps
+                        .iter()
+                        .find(|s| s.id == id)
+                        .or_else(|| plan.steps.iter().find(|s| item_id_of(list, s) == Some(id)))
+                        .map_or_else(|| id.to_owned(), |s| s.id.clone())
+                }),
             };
             let output = obj.get("output").unwrap_or(&Value::Null);
-            plan.push_result(call_id, json::content_text(output));
+            plan.push_result(call_id.as_deref(), json::content_text(output));
         }
         // Reasoning, references, server-side tool calls: no action to judge.
         _ => {}

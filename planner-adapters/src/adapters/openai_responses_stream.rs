@@ -29,7 +29,9 @@ use crate::error::{AdapterError, Result};
 use crate::format::Format;
 use crate::plan::{Origin, Plan};
 
-pub use assembler::{CompletedEvent, ReadyItem, ResponsesStreamAssembler, ResponsesStreamItem};
+pub use assembler::{
+    CompletedEvent, DEFAULT_HELD_LIMIT, ReadyItem, ResponsesStreamAssembler, ResponsesStreamItem,
+};
 pub use writer::render_responses_stream_call;
 
 /// Assembles a whole stream into a plan: message text as assistant

@@ -12,10 +12,17 @@
 //! other input is `{"input": "<text>"}`, the way ReAct tools take a single
 //! string. The paper's `Action: Search[query]` form is read the same way.
 //!
-//! Text before the first keyword is system text. A LangChain prompt template
-//! (everything up to a `Begin!` line) is system text too, and the tool names
+//! Text before the first keyword is assistant text (the model's first
+//! thought: LangChain's prompt ends in `Thought:`, so the completion starts
+//! mid-block). A LangChain prompt template (everything up to a `Begin!`
+//! line) is system text, and the tool names
 //! it lists (`should be one of [a, b]`) become the plan's tools, with the
 //! descriptions given as `name: description` lines.
+//!
+//! ReAct has no quoting: an observation line that starts with a keyword
+//! (an injected `Action:` in fetched text) starts a new block. That either
+//! breaks the transcript (an error) or becomes the proposed step (judged),
+//! so it never slips through unjudged.
 //!
 //! Errors carry the 1-based line: an `Observation:` or `Action Input:` with
 //! no action to belong to, an action left unanswered before the next one,
@@ -90,8 +97,11 @@ pub fn read(text: &str) -> Result<Plan> {
         }
         None => 0,
     };
-    let (preamble, blocks) = split_blocks(&lines, start);
-    plan.push_text(Origin::System, preamble.trim());
+    let (lead, blocks) = split_blocks(&lines, start);
+    // Text before the first keyword is most often the model's own first
+    // thought (LangChain's prompt ends in `Thought:`), so it gets the
+    // assistant's trust, never the system's.
+    plan.push_text(Origin::Assistant, lead.trim());
     if blocks.is_empty() {
         return Err(AdapterError::Line {
             line: start + 1,
@@ -159,7 +169,7 @@ pub fn read(text: &str) -> Result<Plan> {
 /// Splits lines (from `start`) into the text before the first keyword and
 /// the keyword blocks.
 fn split_blocks(lines: &[&str], start: usize) -> (String, Vec<Block>) {
-    let mut preamble = String::new();
+    let mut lead = String::new();
     let mut blocks: Vec<Block> = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(start) {
         if let Some(m) = KEYWORD.captures(line) {
@@ -185,11 +195,11 @@ fn split_blocks(lines: &[&str], start: usize) -> (String, Vec<Block>) {
             block.text.push('\n');
             block.text.push_str(line);
         } else {
-            preamble.push_str(line);
-            preamble.push('\n');
+            lead.push_str(line);
+            lead.push('\n');
         }
     }
-    (preamble, blocks)
+    (lead, blocks)
 }
 
 fn parse_action(body: &str, line: usize) -> Result<Pending> {

@@ -17,6 +17,7 @@ pub mod injection;
 pub mod label;
 pub mod patterns;
 pub mod provenance;
+pub mod search;
 
 use std::fmt::Write as _;
 
@@ -104,12 +105,19 @@ pub struct ActionGraph<'p> {
 impl<'p> ActionGraph<'p> {
     /// Analyzes a plan.
     pub fn build(plan: &'p Plan) -> Self {
+        // 0. Every segment lowercased once; both scans below search these.
+        let lower: Vec<Vec<u8>> = plan
+            .segments
+            .iter()
+            .map(|s| s.text.as_bytes().to_ascii_lowercase())
+            .collect();
+
         // 1. Injection spans, per tool-result segment.
         let mut spans_by_segment: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.segments.len()];
         let mut injections = Vec::new();
         for (i, seg) in plan.segments.iter().enumerate() {
             if let Origin::ToolResult { step } = seg.origin {
-                for (start, end, trigger) in injection::find_spans(&seg.text) {
+                for (start, end, trigger) in injection::find_spans_lower(&seg.text, &lower[i]) {
                     spans_by_segment[i].push((start, end));
                     injections.push(InjectionSpan {
                         segment: i,
@@ -124,7 +132,7 @@ impl<'p> ActionGraph<'p> {
         }
 
         // 2. Provenance of every argument leaf.
-        let provenance = provenance::trace(plan, &spans_by_segment);
+        let provenance = provenance::trace(plan, &lower, &spans_by_segment);
 
         // 3. Labels.
         let mut steps = Vec::with_capacity(plan.steps.len());

@@ -1,9 +1,11 @@
 //! Provenance: where each argument value of a step first appeared.
 //!
-//! Every string and number leaf of a step's arguments becomes one or more
-//! *needles* in normalized forms (see [`needles`]); all needles of all steps
-//! are searched in every text segment in a single case-insensitive
-//! Aho-Corasick pass. A leaf's origin is the most trusted place it was found:
+//! Every string and number leaf of a proposed step's arguments becomes one or
+//! more *needles* in normalized forms (see [`needles`]); all needles are
+//! searched in every text segment in one pass over its ASCII-lowercased form
+//! ([`super::search::Needles`]). Executed steps are not traced: the history
+//! is what proposed steps are judged against, and a value that passed
+//! through an executed step is found at its first source directly. A leaf's origin is the most trusted place it was found:
 //! `user` > `system` > `tool_result` > `assistant`, else `none` (the model made
 //! it up). A tool result only counts as a source for steps after the step that
 //! produced it.
@@ -21,11 +23,11 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::search::Needles;
 use crate::plan::{Args, Origin, Plan};
 
 /// Fewest letters/digits a value needs to be traced.
@@ -139,6 +141,9 @@ pub fn needles(value: &str, kind: &str) -> Vec<String> {
         }
         _ => {}
     }
+    for n in &mut out {
+        n.make_ascii_lowercase();
+    }
     out.sort();
     out.dedup();
     out
@@ -175,6 +180,11 @@ fn string_leaves(path: &str, s: &str, out: &mut Vec<Leaf>) {
                 continue;
             };
             let value = m.as_str().trim_end_matches(['.', ',', ';', ':']);
+            // Dates and short codes look like phone numbers; real ones have
+            // at least 9 digits.
+            if kind == "phone" && value.bytes().filter(u8::is_ascii_digit).count() < 9 {
+                continue;
+            }
             if whole && value.len() == s.trim().len() {
                 // The entity is the whole value: one leaf of that kind.
                 out.push(Leaf {
@@ -210,7 +220,7 @@ fn string_leaves(path: &str, s: &str, out: &mut Vec<Leaf>) {
                     path: path.to_owned(),
                     value: frag.to_owned(),
                     kind: "fragment",
-                    needles: vec![frag.to_owned()],
+                    needles: vec![frag.to_ascii_lowercase()],
                 });
             }
         }
@@ -260,10 +270,25 @@ fn leaves(args: &Args) -> Vec<Leaf> {
     out
 }
 
-/// Traces the argument leaves of every step in `plan`. `spans[seg]` holds the
-/// injection spans of segment `seg` (byte ranges). Returns one list per step.
-pub fn trace(plan: &Plan, spans: &[Vec<(usize, usize)>]) -> Vec<Vec<Provenance>> {
-    let step_leaves: Vec<Vec<Leaf>> = plan.steps.iter().map(|s| leaves(&s.args)).collect();
+/// Traces the argument leaves of every proposed step in `plan` (executed
+/// steps get an empty list). `lower[seg]` is segment `seg`'s text,
+/// ASCII-lowercased; `spans[seg]` its injection spans (byte ranges).
+pub fn trace(
+    plan: &Plan,
+    lower: &[Vec<u8>],
+    spans: &[Vec<(usize, usize)>],
+) -> Vec<Vec<Provenance>> {
+    let step_leaves: Vec<Vec<Leaf>> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            if s.is_proposed() {
+                leaves(&s.args)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
 
     // Deduplicated needles, each with the (step, leaf) pairs that own it.
     let mut index: HashMap<&str, usize> = HashMap::new();
@@ -287,26 +312,20 @@ pub fn trace(plan: &Plan, spans: &[Vec<(usize, usize)>]) -> Vec<Vec<Provenance>>
         .iter()
         .map(|ls| vec![Vec::new(); ls.len()])
         .collect();
-    if !patterns.is_empty()
-        && let Ok(ac) = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-    {
-        for (seg_i, seg) in plan.segments.iter().enumerate() {
+    if !patterns.is_empty() {
+        let search = Needles::new(&patterns);
+        for (seg_i, text) in lower.iter().enumerate() {
             let seg_spans = spans.get(seg_i).map(Vec::as_slice).unwrap_or(&[]);
-            for m in ac.find_overlapping_iter(seg.text.as_str()) {
-                let inside = seg_spans
-                    .iter()
-                    .any(|&(a, b)| m.start() >= a && m.end() <= b);
-                for &(si, li) in &owners[m.pattern().as_usize()] {
+            search.for_each(text, |pattern, start, end| {
+                let inside = seg_spans.iter().any(|&(a, b)| start >= a && end <= b);
+                for &(si, li) in &owners[pattern] {
                     let h = &mut hits[si][li];
                     match h.iter_mut().find(|(s, _)| *s == seg_i) {
                         Some(entry) => entry.1 |= inside,
                         None => h.push((seg_i, inside)),
                     }
                 }
-            }
+            });
         }
     }
 
@@ -373,7 +392,7 @@ mod tests {
         );
         assert!(
             needles("GB33BUKB20201555555555", "iban")
-                .contains(&"GB33 BUKB 2020 1555 5555 55".to_owned())
+                .contains(&"gb33 bukb 2020 1555 5555 55".to_owned())
         );
         assert!(needles("+1 (555) 010-4477", "phone").contains(&"15550104477".to_owned()));
         assert!(needles("250000", "number").contains(&"250,000".to_owned()));

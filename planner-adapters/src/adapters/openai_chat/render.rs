@@ -76,7 +76,7 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
                     }
                 }
                 Withheld::FunctionCall => {
-                    message.remove("function_call");
+                    message.shift_remove("function_call");
                 }
             }
         }
@@ -85,7 +85,7 @@ pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
             .and_then(Value::as_array)
             .is_some_and(Vec::is_empty)
         {
-            message.remove("tool_calls");
+            message.shift_remove("tool_calls");
         }
         append_text(
             message.entry("content").or_insert(Value::Null),

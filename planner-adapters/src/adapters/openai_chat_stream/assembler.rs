@@ -20,6 +20,10 @@ use super::writer::{ChunkTemplate, sse_event};
 use crate::adapters::sse::{SseEvent, SseParser};
 use crate::error::{AdapterError, Result};
 use crate::json::child;
+use crate::plan::Args;
+
+/// Default bound on the bytes an assembler holds at once (16 MiB).
+pub const DEFAULT_HELD_LIMIT: usize = 16 << 20;
 
 /// What the assembler yields, in the order the client must receive it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +47,9 @@ pub struct ReadyCall {
     pub index: usize,
     /// True for a legacy streamed `function_call` (no id, no index).
     pub legacy_function_call: bool,
+    /// True for a custom tool call (`custom: {name, input}`): `arguments`
+    /// is then free text, not JSON.
+    pub custom: bool,
     /// The call id (`call_...`), if the stream gave one.
     pub id: Option<String>,
     /// The tool name.
@@ -62,6 +69,18 @@ pub struct ReadyCall {
 }
 
 impl ReadyCall {
+    /// The arguments as the plan records them: parsed JSON (or the raw
+    /// text when it is not JSON); a custom tool's input as a JSON string.
+    pub fn args(&self) -> Args {
+        if self.custom {
+            Args::Json {
+                value: Value::String(self.arguments.clone()),
+            }
+        } else {
+            Args::from_text(&self.arguments)
+        }
+    }
+
     /// The pointer the call would have in the non-streamed response.
     pub fn pointer(&self) -> String {
         let message = format!("/choices/{}/message", self.choice);
@@ -113,6 +132,7 @@ type CallKey = (usize, Option<usize>);
 
 #[derive(Debug)]
 struct OpenCall {
+    custom: bool,
     id: String,
     has_id: bool,
     name: String,
@@ -133,18 +153,49 @@ pub struct ChatStreamAssembler {
     started: u64,
     /// Calls already yielded: a later delta for one is an error.
     closed: BTreeSet<CallKey>,
+    /// Calls the event being read has deltas for. A call released while
+    /// its own event is still being read shares that event with something
+    /// else, so its held bytes cannot replay it.
+    touched: Vec<CallKey>,
     /// Choices in which text or a call has already gone out.
     spoken: BTreeSet<usize>,
     texts: BTreeMap<usize, String>,
+    /// Choices whose `role` has gone out.
+    roles: BTreeSet<usize>,
     template: Option<ChunkTemplate>,
     chunks: usize,
     done: bool,
+    /// Most bytes held at once; `None` is [`DEFAULT_HELD_LIMIT`].
+    limit: Option<usize>,
 }
 
 impl ChatStreamAssembler {
-    /// A new assembler.
+    /// A new assembler holding at most [`DEFAULT_HELD_LIMIT`] bytes.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A new assembler that fails with [`AdapterError::TooLarge`] once the
+    /// calls it holds exceed `limit` bytes, so a runaway stream cannot
+    /// grow the gateway's memory without bound.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::default()
+        }
+    }
+
+    fn check_limit(&self) -> Result<()> {
+        let limit = self.limit.unwrap_or(DEFAULT_HELD_LIMIT);
+        let size = self
+            .open
+            .values()
+            .map(|o| o.1.held.len() + o.1.arguments.len())
+            .sum::<usize>();
+        if size > limit {
+            return Err(AdapterError::TooLarge { size, limit });
+        }
+        Ok(())
     }
 
     /// Feeds upstream bytes; returns the items they complete, in order.
@@ -152,6 +203,7 @@ impl ChatStreamAssembler {
         let mut items = Vec::new();
         for event in self.parser.push(bytes) {
             self.on_event(event, &mut items)?;
+            self.check_limit()?;
         }
         Ok(items)
     }
@@ -220,7 +272,7 @@ impl ChatStreamAssembler {
             items.push(StreamItem::Forward(event.raw));
             return Ok(());
         };
-        let mut touched: Vec<CallKey> = Vec::new();
+        self.touched.clear();
         let mut substance = false;
         let mut finishing: Vec<(usize, String)> = Vec::new();
         for (pos, choice) in choices.iter_mut().enumerate() {
@@ -239,28 +291,28 @@ impl ChatStreamAssembler {
             let Some(delta) = obj.get_mut("delta").and_then(Value::as_object_mut) else {
                 continue;
             };
-            if let Some(calls) = delta.remove("tool_calls") {
-                self.apply_tool_calls(
-                    c,
-                    &calls,
-                    &format!("{cpath}/delta/tool_calls"),
-                    &mut touched,
-                    items,
-                )?;
+            if let Some(calls) = delta.shift_remove("tool_calls") {
+                self.apply_tool_calls(c, &calls, &format!("{cpath}/delta/tool_calls"), items)?;
             }
-            if let Some(call) = delta.remove("function_call") {
-                self.apply_function_call(
-                    c,
-                    &call,
-                    &format!("{cpath}/delta/function_call"),
-                    &mut touched,
-                    items,
-                )?;
+            if let Some(call) = delta.shift_remove("function_call") {
+                self.apply_function_call(c, &call, &format!("{cpath}/delta/function_call"), items)?;
             }
             substance |= self.take_text(c, delta);
         }
         if self.template.is_none() {
             self.template = Some(ChunkTemplate::from_chunk(&chunk));
+        }
+        let touched = std::mem::take(&mut self.touched);
+        if !touched.is_empty() {
+            if substance || touched.len() > 1 {
+                for key in &touched {
+                    if let Some((_, call)) = self.open.get_mut(key) {
+                        call.exact = false;
+                    }
+                }
+            } else if let Some((_, call)) = touched.first().and_then(|k| self.open.get_mut(k)) {
+                call.held.extend_from_slice(&event.raw);
+            }
         }
         // Calls finished by this event go out before it.
         for (c, _) in &finishing {
@@ -271,15 +323,6 @@ impl ChatStreamAssembler {
             push_rest(items, event.raw, chunk, finishing);
             return Ok(());
         }
-        if substance || touched.len() > 1 {
-            for key in &touched {
-                if let Some((_, call)) = self.open.get_mut(key) {
-                    call.exact = false;
-                }
-            }
-        } else if let Some((_, call)) = touched.first().and_then(|k| self.open.get_mut(k)) {
-            call.held.extend_from_slice(&event.raw);
-        }
         if substance {
             // Text mixed with call deltas goes out now, without them.
             let raw = sse_event(&chunk);
@@ -288,13 +331,17 @@ impl ChatStreamAssembler {
         Ok(())
     }
 
-    /// Records text deltas; true when the delta carries anything but the
-    /// role (which only repeats what every assistant message says).
+    /// Records text deltas; true when the delta carries anything the client
+    /// must get now. The first `role` of a choice counts: the SDKs need it
+    /// (openai-node fails a choice without one) and concatenate repeated
+    /// ones (openai-python), so it is forwarded exactly once, at once, even
+    /// when it arrives with a call that may be withheld.
     fn take_text(&mut self, choice: usize, delta: &Map<String, Value>) -> bool {
         let mut substance = false;
         for (key, value) in delta {
             match (key.as_str(), value) {
-                (_, Value::Null) | ("role", _) => {}
+                (_, Value::Null) => {}
+                ("role", _) => substance |= self.roles.insert(choice),
                 (_, Value::String(s)) if s.is_empty() => {}
                 ("content" | "refusal", Value::String(s)) => {
                     self.texts.entry(choice).or_default().push_str(s);
@@ -312,7 +359,6 @@ impl ChatStreamAssembler {
         choice: usize,
         calls: &Value,
         path: &str,
-        touched: &mut Vec<CallKey>,
         items: &mut Vec<StreamItem>,
     ) -> Result<()> {
         let calls = match calls {
@@ -335,11 +381,15 @@ impl ChatStreamAssembler {
                         self.error(format!("{dpath}/index: expected a non-negative integer"))
                     })?,
             };
-            let function = obj.get("function").unwrap_or(&Value::Null);
+            // Custom tool calls carry `custom: {name, input}` instead.
+            let (function, custom) = match obj.get("custom") {
+                Some(custom @ Value::Object(_)) => (custom, true),
+                _ => (obj.get("function").unwrap_or(&Value::Null), false),
+            };
             let key = (choice, Some(index));
-            self.apply(key, obj.get("id"), function, &dpath, items)?;
-            if !touched.contains(&key) {
-                touched.push(key);
+            self.apply(key, obj.get("id"), function, custom, &dpath, items)?;
+            if !self.touched.contains(&key) {
+                self.touched.push(key);
             }
         }
         Ok(())
@@ -350,27 +400,28 @@ impl ChatStreamAssembler {
         choice: usize,
         call: &Value,
         path: &str,
-        touched: &mut Vec<CallKey>,
         items: &mut Vec<StreamItem>,
     ) -> Result<()> {
         if call.is_null() {
             return Ok(());
         }
         let key = (choice, None);
-        self.apply(key, None, call, path, items)?;
-        if !touched.contains(&key) {
-            touched.push(key);
+        self.apply(key, None, call, false, path, items)?;
+        if !self.touched.contains(&key) {
+            self.touched.push(key);
         }
         Ok(())
     }
 
-    /// Applies one delta (`id`, `function: {name, arguments}`) to its call,
-    /// opening it (and releasing the choice's earlier calls) when new.
+    /// Applies one delta (`id`, `function: {name, arguments}` or `custom:
+    /// {name, input}`) to its call, opening it (and releasing the choice's
+    /// earlier calls) when new.
     fn apply(
         &mut self,
         key: CallKey,
         id: Option<&Value>,
         function: &Value,
+        custom: bool,
         path: &str,
         items: &mut Vec<StreamItem>,
     ) -> Result<()> {
@@ -395,7 +446,10 @@ impl ChatStreamAssembler {
             Value::Null => (String::new(), String::new()),
             Value::Object(f) => (
                 text(f.get("name"), "name")?,
-                text(f.get("arguments"), "arguments")?,
+                text(
+                    f.get(if custom { "input" } else { "arguments" }),
+                    "arguments",
+                )?,
             ),
             _ => return Err(self.error(format!("{path}: `function` must be an object"))),
         };
@@ -405,6 +459,7 @@ impl ChatStreamAssembler {
             let after_text = self.spoken.contains(&key.0);
             self.started += 1;
             let call = OpenCall {
+                custom,
                 id: String::new(),
                 has_id: false,
                 name: String::new(),
@@ -443,7 +498,7 @@ impl ChatStreamAssembler {
             self.spoken.insert(key.0);
             if call.name.is_empty() {
                 return Err(self.error(format!(
-                    "tool call {} of choice {} ended without a function name",
+                    "tool call {} of choice {} ended without a tool name",
                     key.1.unwrap_or(0),
                     key.0
                 )));
@@ -452,11 +507,12 @@ impl ChatStreamAssembler {
                 choice: key.0,
                 index: key.1.unwrap_or(0),
                 legacy_function_call: key.1.is_none(),
+                custom: call.custom,
                 id: call.has_id.then_some(call.id),
                 name: call.name,
                 arguments: call.arguments,
+                exact: call.exact && !self.touched.contains(&key),
                 held: call.held,
-                exact: call.exact,
                 after_text: call.after_text,
             }));
         }

@@ -57,6 +57,25 @@ impl ChunkTemplate {
         sse_event(&Value::Object(chunk))
     }
 
+    /// A chunk carrying one whole custom tool call at position `out_index`.
+    pub fn custom_tool_call(
+        &self,
+        choice: usize,
+        out_index: usize,
+        id: Option<&str>,
+        name: &str,
+        input: &str,
+    ) -> Vec<u8> {
+        let mut call = Map::new();
+        call.insert("index".into(), json!(out_index));
+        if let Some(id) = id {
+            call.insert("id".into(), json!(id));
+        }
+        call.insert("type".into(), json!("custom"));
+        call.insert("custom".into(), json!({"name": name, "input": input}));
+        self.chunk(choice, json!({"tool_calls": [call]}), None)
+    }
+
     /// A chunk carrying one whole tool call at position `out_index`.
     pub fn tool_call(
         &self,
@@ -130,6 +149,14 @@ pub fn render_chat_stream_call(
     let write = |arguments: &str| {
         if call.legacy_function_call {
             template.function_call(call.choice, &call.name, arguments)
+        } else if call.custom {
+            template.custom_tool_call(
+                call.choice,
+                out_index,
+                call.id.as_deref(),
+                &call.name,
+                arguments,
+            )
         } else {
             template.tool_call(
                 call.choice,
@@ -147,7 +174,11 @@ pub fn render_chat_stream_call(
             verdict: Verdict::Rewrite,
             rewrite: Some(args),
             ..
-        }) => write(&args.to_string()),
+        }) => match args {
+            // A custom tool's input is free text, written as is.
+            Value::String(text) if call.custom => write(text),
+            other => write(&other.to_string()),
+        },
         Some(o) => {
             let mut text = explanation(&call.name, step_id, o);
             if o.verdict == Verdict::Rewrite {

@@ -16,6 +16,9 @@ use crate::decision::Outcomes;
 use crate::error::{AdapterError, Result};
 use crate::plan::{Args, Plan};
 
+/// Default bound on the bytes an assembler holds at once (16 MiB).
+pub const DEFAULT_HELD_LIMIT: usize = 16 << 20;
+
 /// What the assembler yields, in the order the client must receive it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResponsesStreamItem {
@@ -129,13 +132,41 @@ pub struct ResponsesStreamAssembler {
     open: BTreeMap<usize, OpenItem>,
     closed: BTreeSet<usize>,
     texts: BTreeMap<usize, String>,
+    /// Events of items after a held call, released with it.
+    deferred: Vec<Vec<u8>>,
     events: usize,
+    /// Most bytes held at once; `None` is [`DEFAULT_HELD_LIMIT`].
+    limit: Option<usize>,
 }
 
 impl ResponsesStreamAssembler {
-    /// A new assembler.
+    /// A new assembler holding at most [`DEFAULT_HELD_LIMIT`] bytes.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A new assembler that fails with [`AdapterError::TooLarge`] once the
+    /// calls it holds exceed `limit` bytes, so a runaway stream cannot
+    /// grow the gateway's memory without bound.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::default()
+        }
+    }
+
+    fn check_limit(&self) -> Result<()> {
+        let limit = self.limit.unwrap_or(DEFAULT_HELD_LIMIT);
+        let size = self
+            .open
+            .values()
+            .map(|o| o.held.len() + o.arguments.len())
+            .sum::<usize>()
+            + self.deferred.iter().map(Vec::len).sum::<usize>();
+        if size > limit {
+            return Err(AdapterError::TooLarge { size, limit });
+        }
+        Ok(())
     }
 
     /// Feeds upstream bytes; returns the items they complete, in order.
@@ -143,6 +174,7 @@ impl ResponsesStreamAssembler {
         let mut items = Vec::new();
         for event in self.parser.push(bytes) {
             self.on_event(event, &mut items)?;
+            self.check_limit()?;
         }
         Ok(items)
     }
@@ -246,6 +278,10 @@ impl ResponsesStreamAssembler {
                 let ready = self.ready(i, open, item)?;
                 self.closed.insert(i);
                 items.push(ResponsesStreamItem::ToolCallReady(ready));
+                if self.open.is_empty() && !self.deferred.is_empty() {
+                    let deferred = std::mem::take(&mut self.deferred).concat();
+                    items.push(ResponsesStreamItem::Forward(deferred));
+                }
             }
             ("response.completed" | "response.incomplete" | "response.failed", _) => {
                 if let Some(index) = self.open.keys().next() {
@@ -294,7 +330,13 @@ impl ResponsesStreamAssembler {
                     let delta = obj.get("delta").and_then(Value::as_str).unwrap_or("");
                     self.texts.entry(i).or_default().push_str(delta);
                 }
-                items.push(ResponsesStreamItem::Forward(event.raw));
+                // An item after a held call waits for it: the SDKs index
+                // their snapshot by output_index, so items must reach the
+                // client in index order.
+                match (i, self.open.keys().next()) {
+                    (Some(i), Some(&held)) if i > held => self.deferred.push(event.raw),
+                    _ => items.push(ResponsesStreamItem::Forward(event.raw)),
+                }
             }
         }
         Ok(())
