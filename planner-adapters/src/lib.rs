@@ -87,8 +87,11 @@ pub fn render(format: Format, doc: &mut Value, plan: &Plan, outcomes: &Outcomes)
         Format::Langchain => adapters::langchain::render(doc, plan, outcomes),
         Format::Generic => adapters::generic::render(doc, plan, outcomes),
         Format::EvalCase => adapters::eval_case::render(doc, plan, outcomes),
+        Format::React => Err(AdapterError::UnknownFormat(
+            "react text is analyzed and judged but not rewritten: there is no structured call to edit".into(),
+        )),
         other => Err(AdapterError::UnknownFormat(format!(
-            "{other} is rendered by its stream writer, not in place"
+            "{other} is rendered event by event by its stream writer, not as one document"
         ))),
     }
 }

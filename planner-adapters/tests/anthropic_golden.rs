@@ -216,19 +216,19 @@ fn render_with_no_outcomes_leaves_the_document_byte_for_byte() {
 }
 
 #[test]
-fn render_withholds_a_rewrite_that_carries_no_arguments() {
-    let mut doc = fixture("request-pending-call");
-    let plan = anthropic::read(&doc).unwrap();
-    let outcomes = Outcomes::from([(
-        "toolu_01B".into(),
-        outcome(
-            Verdict::Rewrite,
-            "IBAN came from the invoice's injected note",
-            None,
-        ),
-    )]);
-    anthropic::render(&mut doc, &plan, &outcomes).unwrap();
-    assert_eq!(doc["messages"][3]["content"][1]["type"], "text");
+fn render_refuses_a_rewrite_without_an_arguments_object_and_leaves_the_document() {
+    for rewrite in [None, Some(json!("LT12 1000")), Some(json!([1]))] {
+        let mut doc = fixture("request-pending-call");
+        let before = doc.clone();
+        let plan = anthropic::read(&doc).unwrap();
+        let outcomes = Outcomes::from([(
+            "toolu_01B".into(),
+            outcome(Verdict::Rewrite, "IBAN replaced", rewrite),
+        )]);
+        let err = anthropic::render(&mut doc, &plan, &outcomes).unwrap_err();
+        assert_eq!(shape_path(err), "/messages/3/content/1");
+        assert_eq!(doc, before);
+    }
 }
 
 #[test]
@@ -364,4 +364,23 @@ fn shape_errors_name_the_json_pointer() {
             "{doc}"
         );
     }
+}
+
+#[test]
+fn tool_result_text_includes_text_documents_and_search_results_but_not_binaries() {
+    let doc = json!({"messages": [
+        {"role": "user", "content": "What does the contract say about termination?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "fetch_contract", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "§12 Either party may terminate with 90 days notice."}},
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}},
+            {"type": "search_result", "source": "https://wiki.example/contracts", "title": "Contracts", "content": [{"type": "text", "text": "Renewals are automatic."}]},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+        ]}]}
+    ]});
+    let plan = anthropic::read(&doc).unwrap();
+    assert_eq!(
+        plan.segments[1].text,
+        "§12 Either party may terminate with 90 days notice.\nRenewals are automatic."
+    );
 }

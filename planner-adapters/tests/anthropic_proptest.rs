@@ -209,6 +209,41 @@ proptest! {
     }
 
     #[test]
+    fn chunking_never_changes_what_the_assembler_emits(
+        events in prop::collection::vec(stream_event(), 0..16),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let bytes = sse(&events);
+        let run = |chunks: &[&[u8]]| {
+            let mut asm = AnthropicStreamAssembler::new();
+            let mut items = Vec::new();
+            for chunk in chunks {
+                items.extend(asm.push(chunk).map_err(|e| e.to_string())?);
+            }
+            items.extend(asm.finish().map_err(|e| e.to_string())?);
+            Ok::<_, String>(items)
+        };
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for p in points {
+            chunks.push(&bytes[start..p]);
+            start = p;
+        }
+        chunks.push(&bytes[start..]);
+        let whole = run(&[&bytes]);
+        let split = run(&chunks);
+        // Same items; an error may be reported at a different chunk but not
+        // turn into success or different output.
+        match (whole, split) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "whole {a:?} vs split {b:?}"),
+        }
+    }
+
+    #[test]
     fn arbitrary_json_never_panics_the_readers(doc in json_value(), other in json_value()) {
         check_doc(&doc);
         let _ = anthropic::read_exchange(&doc, &other);

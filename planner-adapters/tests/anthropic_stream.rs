@@ -440,3 +440,87 @@ fn writer_helpers_emit_complete_blocks_at_the_given_index() {
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n"
     );
 }
+
+#[test]
+fn a_streamed_call_is_judged_with_the_request_history_and_the_text_before_it() {
+    let request: Value =
+        serde_json::from_str(include_str!("fixtures/anthropic/exchange-request.json")).unwrap();
+    let mut asm = AnthropicStreamAssembler::new();
+    let items = asm.push(STREAM.as_bytes()).unwrap();
+    let calls = ready(&items);
+    // Judge the first call as soon as it is ready: only it and the text so far.
+    let plan = anthropic_stream::read_exchange(&request, asm.texts(), &calls[..1]).unwrap();
+    assert_eq!(plan.tools.len(), 4);
+    let steps: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.is_proposed(), s.locator.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("toolu_01FLT", false, "/messages/1/content/0"),
+            ("toolu_01BOOK", true, "/content/2")
+        ]
+    );
+    assert_eq!(
+        plan.goal
+            .as_deref()
+            .map(|g| g.starts_with("Book the early SAS flight")),
+        Some(true)
+    );
+    let last = plan.segments.last().unwrap();
+    assert_eq!(
+        (last.origin, last.text.as_str()),
+        (
+            preflight_adapters::Origin::Assistant,
+            "Booking SK 2631 for Åsa and posting to #travel ✈️"
+        )
+    );
+}
+
+#[test]
+fn a_streamed_rewrite_without_an_arguments_object_is_withheld() {
+    let plan = anthropic_stream::read(STREAM.as_bytes()).unwrap();
+    let outcomes: Outcomes = plan
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.id.clone(),
+                outcome(Verdict::Rewrite, "narrowed", Some(json!("not an object"))),
+            )
+        })
+        .collect();
+    let out = anthropic_stream::render(STREAM.as_bytes(), &plan, &outcomes).unwrap();
+    let message = sdk_accumulate(&out);
+    assert_eq!(message["stop_reason"], "end_turn");
+    assert!(anthropic_stream::read(&out).unwrap().steps.is_empty());
+}
+
+#[test]
+fn held_bytes_are_bounded() {
+    // A call whose arguments grow past the limit.
+    let mut asm = AnthropicStreamAssembler::with_limit(1024);
+    let cut = STREAM
+        .find("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}")
+        .unwrap();
+    asm.push(&STREAM.as_bytes()[..cut]).unwrap();
+    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}\n\n";
+    let err = (0..20)
+        .find_map(|_| asm.push(delta.as_bytes()).err())
+        .expect("limit reached");
+    assert!(
+        matches!(err, AdapterError::TooLarge { limit: 1024, .. }),
+        "{err}"
+    );
+    // An event that never ends.
+    let mut asm = AnthropicStreamAssembler::with_limit(1024);
+    let err = (0..20)
+        .find_map(|_| asm.push(&[b'a'; 100]).err())
+        .expect("limit reached");
+    assert!(matches!(err, AdapterError::TooLarge { .. }), "{err}");
+    // The whole fixture fits in a small limit: text is never held.
+    let mut asm = AnthropicStreamAssembler::with_limit(1024);
+    assert!(asm.push(STREAM.as_bytes()).is_ok());
+}

@@ -366,3 +366,16 @@ fn json_rpc_shape_errors_name_the_pointer() {
         assert_eq!(shape_path(mcp::read(&doc).unwrap_err()), path, "{doc}");
     }
 }
+
+#[test]
+fn render_refuses_a_rewrite_without_an_arguments_object() {
+    let mut doc: Value = serde_json::from_str(SINGLE_CALL).unwrap();
+    let before = doc.clone();
+    let plan = mcp::read(&doc).unwrap();
+    let outcomes = Outcomes::from([("req-42".into(), outcome(Verdict::Rewrite, "narrowed", None))]);
+    assert_eq!(
+        shape_path(mcp::render(&mut doc, &plan, &outcomes).unwrap_err()),
+        ""
+    );
+    assert_eq!(doc, before);
+}

@@ -391,3 +391,21 @@ fn custom_tool_calls_stream_their_input_as_text() {
         Some(&json!("*** Begin Patch\n*** End Patch"))
     );
 }
+
+#[test]
+fn request_history_plus_streamed_calls_is_the_exchange_plan() {
+    let request: Value =
+        serde_json::from_str(include_str!("fixtures/openai/request-history.json")).expect("JSON");
+    let mut plan =
+        preflight_adapters::adapters::openai_chat::read_history(&request).expect("reads");
+    assert!(plan.steps.iter().all(|s| !s.is_proposed()));
+    for call in calls(&items_of(&[PARALLEL.as_bytes()])) {
+        openai_chat_stream::push_ready_call(&mut plan, &call);
+    }
+    let proposed: Vec<_> = plan.proposed().map(|s| s.id.as_str()).collect();
+    assert_eq!(proposed, ["call_T1pDq4xZm3", "call_U2qEr5yAn4"]);
+    assert_eq!(
+        plan.goal.as_deref(),
+        Some("Yes, pay it now — and file the receipt. Merci!")
+    );
+}

@@ -265,3 +265,25 @@ fn holding_more_than_the_limit_is_an_error_not_unbounded_memory() {
         "{result:?}"
     );
 }
+
+#[test]
+fn request_history_plus_streamed_items_is_the_exchange_plan() {
+    let request: Value = serde_json::from_str(include_str!(
+        "fixtures/openai-responses/request-history.json"
+    ))
+    .expect("JSON");
+    let mut plan =
+        preflight_adapters::adapters::openai_responses::read_history(&request).expect("reads");
+    for call in calls(&items_of(&[PARALLEL.as_bytes()])) {
+        openai_responses_stream::push_ready_item(&mut plan, &call);
+    }
+    let proposed: Vec<_> = plan
+        .proposed()
+        .map(|s| s.locator.pointer.as_str())
+        .collect();
+    assert_eq!(proposed, ["/output/1", "/output/2"]);
+    assert_eq!(
+        plan.steps[0].id, "call_a1B2c3D4",
+        "the history call is first"
+    );
+}

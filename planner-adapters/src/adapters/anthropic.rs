@@ -25,13 +25,17 @@
 //! broken arguments: a string holding a JSON object is accepted, anything
 //! else becomes [`Args::Malformed`] so the step is judged, never dropped.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
 use crate::json::{array, child, field, object, opt_array, opt_str, str_field, type_name};
-use crate::plan::{Args, Origin, Plan, Step, StepStatus, ToolSpec};
+use crate::plan::{Args, Origin, Plan, StepStatus, ToolSpec};
+
+mod render;
+
+pub(crate) use render::check_rewrites;
+pub use render::render;
 
 /// Reads a request or a response, told apart by `"type": "message"`.
 pub fn read(doc: &Value) -> Result<Plan> {
@@ -49,11 +53,7 @@ pub fn read(doc: &Value) -> Result<Plan> {
 /// counts as executed, since only the response is judged), then the
 /// response's `tool_use` blocks as proposed steps located in `response`.
 pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
-    let mut plan = Plan::new(Format::Anthropic);
-    read_request(&mut plan, object(request, "")?)?;
-    for i in 0..plan.steps.len() {
-        plan.mark_executed(i);
-    }
+    let mut plan = read_history(request)?;
     let resp = object(response, "")?;
     if !is_response(resp) {
         return Err(not_a_message(resp));
@@ -62,98 +62,16 @@ pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
     Ok(plan)
 }
 
-/// Writes outcomes into `doc` (the document the plan's locators point into).
-///
-/// A withheld call (`block`, `require_approval`) is replaced, at the same
-/// index, by a text block holding [`explanation`], so the model learns why
-/// and block indices stay stable. `rewrite` replaces `input`; a rewrite with
-/// no new arguments is withheld (fail closed). When a response is left with
-/// no `tool_use` block and its `stop_reason` is `"tool_use"`, it becomes
-/// `"end_turn"`, as the agent has nothing to run. Every other field is left
-/// exactly as it was.
-pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
-    let mut withheld_any = false;
-    for step in plan.proposed() {
-        let Some(outcome) = outcomes.get(&step.id) else {
-            continue;
-        };
-        let pointer = step.locator.pointer.as_str();
-        let block = doc
-            .pointer_mut(pointer)
-            .ok_or_else(|| AdapterError::shape(pointer, "no content block here to render into"))?;
-        check_block_is_step(block, pointer, step)?;
-        match (outcome.verdict, &outcome.rewrite) {
-            (Verdict::Allow, _) => {}
-            (Verdict::Rewrite, Some(new_input)) => {
-                if let Some(b) = block.as_object_mut() {
-                    b.insert("input".into(), new_input.clone());
-                }
-            }
-            (Verdict::Rewrite, None) | (Verdict::Block | Verdict::RequireApproval, _) => {
-                let withheld = withheld_outcome(outcome);
-                let text = explanation(&step.tool, &step.id, &withheld);
-                *block = json!({"type": "text", "text": text});
-                withheld_any = true;
-            }
-        }
+/// Reads a request as the history of an exchange: its tools and text, and
+/// every call in it as executed (the response's calls are the ones judged).
+/// The stream path starts its plans from this too.
+pub fn read_history(request: &Value) -> Result<Plan> {
+    let mut plan = Plan::new(Format::Anthropic);
+    read_request(&mut plan, object(request, "")?)?;
+    for i in 0..plan.steps.len() {
+        plan.mark_executed(i);
     }
-    if withheld_any {
-        fix_stop_reason(doc);
-    }
-    Ok(())
-}
-
-/// The outcome to explain for a withheld step: a rewrite that carries no
-/// arguments is explained as a block.
-fn withheld_outcome(outcome: &StepOutcome) -> StepOutcome {
-    if outcome.verdict == Verdict::Rewrite {
-        StepOutcome {
-            verdict: Verdict::Block,
-            reason: format!("{} (the rewrite carried no new arguments)", outcome.reason),
-            rewrite: None,
-        }
-    } else {
-        outcome.clone()
-    }
-}
-
-/// Refuses to edit a block that is not the step's `tool_use` (a plan read
-/// from another document), rather than overwrite the wrong thing. A step
-/// whose wire id was a duplicate carries a generated `step-N` id instead.
-fn check_block_is_step(block: &Value, pointer: &str, step: &Step) -> Result<()> {
-    let ty = block.get("type").and_then(Value::as_str);
-    let name = block.get("name").and_then(Value::as_str);
-    let block_id = block.get("id").and_then(Value::as_str);
-    let generated = step.id == format!("step-{}", step.index);
-    let id_matches = generated || block_id.is_none_or(|b| b == step.id);
-    if ty == Some("tool_use") && name == Some(step.tool.as_str()) && id_matches {
-        Ok(())
-    } else {
-        Err(AdapterError::shape(
-            pointer,
-            format!(
-                "expected the tool_use block of `{}` ({}); the plan does not match this document",
-                step.tool, step.id
-            ),
-        ))
-    }
-}
-
-/// `stop_reason: "tool_use"` with no `tool_use` block left becomes `"end_turn"`.
-fn fix_stop_reason(doc: &mut Value) {
-    let Some(obj) = doc.as_object_mut() else {
-        return;
-    };
-    let any_tool_use = obj
-        .get("content")
-        .and_then(Value::as_array)
-        .is_some_and(|c| {
-            c.iter()
-                .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
-        });
-    if !any_tool_use && obj.get("stop_reason").and_then(Value::as_str) == Some("tool_use") {
-        obj.insert("stop_reason".into(), Value::String("end_turn".into()));
-    }
+    Ok(plan)
 }
 
 fn is_response(obj: &Map<String, Value>) -> bool {
@@ -381,25 +299,45 @@ pub(crate) fn input_args(input: Option<&Value>) -> Args {
     }
 }
 
-/// Text of a `tool_result`'s content: the string, or its `text` blocks
-/// joined by newlines. Images and documents are skipped (their base64 is
-/// not text anyone reads), nested content is followed.
+/// Text of a `tool_result`'s content: the string, or its blocks' text
+/// joined by newlines. A `document` block counts when its source is plain
+/// text (`{"type": "text", "data"}`) or content blocks; images, base64 and
+/// URL sources are skipped (nobody reads their bytes as text).
 fn result_text(content: &Value) -> String {
-    match content {
-        Value::Array(parts) => {
-            let texts: Vec<String> = parts
-                .iter()
-                .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                    Some("text") => p.get("text").and_then(Value::as_str).map(str::to_owned),
-                    Some("image" | "document") => None,
-                    _ => Some(crate::json::content_text(&Value::Array(vec![p.clone()]))),
-                })
-                .filter(|t| !t.is_empty())
-                .collect();
-            texts.join("\n")
-        }
-        other => crate::json::content_text(other),
-    }
+    let Value::Array(parts) = content else {
+        return crate::json::content_text(content);
+    };
+    let texts: Vec<String> = parts
+        .iter()
+        .map(|p| match p.get("type").and_then(Value::as_str) {
+            Some("text") => p
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            Some("image") => String::new(),
+            Some("document") => match p.pointer("/source/type").and_then(Value::as_str) {
+                Some("text") => p
+                    .pointer("/source/data")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                Some("content") => p
+                    .pointer("/source/content")
+                    .map(crate::json::content_text)
+                    .unwrap_or_default(),
+                _ => String::new(),
+            },
+            // search_result and later block kinds: their text or nested content.
+            _ => match (p.get("text"), p.get("content")) {
+                (Some(Value::String(t)), _) => t.clone(),
+                (_, Some(c)) => crate::json::content_text(c),
+                _ => String::new(),
+            },
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    texts.join("\n")
 }
 
 /// Readable text of a server tool's result (web search, web fetch, code

@@ -27,15 +27,18 @@
 //! (which response answers which would be a guess; client and server number
 //! their requests separately, so this can happen across directions).
 
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 
-use serde_json::{Map, Value, json};
-
-use crate::decision::{Outcomes, StepOutcome, Verdict, explanation};
 use crate::error::{AdapterError, Result};
 use crate::format::Format;
 use crate::json::{child, field, object, opt_str, str_field, type_name};
-use crate::plan::{Args, Origin, Plan, ToolAnnotations, ToolSpec};
+use crate::plan::{Args, Origin, Plan};
+
+mod render;
+mod tools;
+
+pub use render::{blocked_call_response, render};
+pub use tools::{canonical_json, tool_definition_canonical, tool_specs_from_list_result};
 
 /// Reads one JSON-RPC message or a session history (an array of them).
 pub fn read(doc: &Value) -> Result<Plan> {
@@ -69,73 +72,6 @@ pub fn read(doc: &Value) -> Result<Plan> {
     Ok(plan)
 }
 
-/// Writes outcomes into the document the plan was read from.
-///
-/// `rewrite` replaces the call's `params.arguments`. A withheld call
-/// (`block`, `require_approval`, or a rewrite without arguments) is replaced,
-/// at the same place, by the response the client receives instead
-/// ([`blocked_call_response`] with the [`explanation`]); for a single-message
-/// document the whole document becomes that response, which the gateway
-/// answers with rather than forwarding the call.
-pub fn render(doc: &mut Value, plan: &Plan, outcomes: &Outcomes) -> Result<()> {
-    for step in plan.proposed() {
-        let Some(outcome) = outcomes.get(&step.id) else {
-            continue;
-        };
-        let pointer = step.locator.pointer.as_str();
-        let msg = doc.pointer_mut(pointer).ok_or_else(|| {
-            AdapterError::shape(pointer, "no JSON-RPC message here to render into")
-        })?;
-        let (_, name, _) = call_at(msg, pointer)?;
-        if name != step.tool {
-            return Err(AdapterError::shape(
-                child(&child(pointer, "params"), "name"),
-                format!(
-                    "the plan calls `{}` here but the document calls `{name}`",
-                    step.tool
-                ),
-            ));
-        }
-        match (outcome.verdict, &outcome.rewrite) {
-            (Verdict::Allow, _) => {}
-            (Verdict::Rewrite, Some(args)) => {
-                if let Some(params) = msg.get_mut("params").and_then(Value::as_object_mut) {
-                    params.insert("arguments".into(), args.clone());
-                }
-            }
-            _ => {
-                let id = msg.get("id").cloned().unwrap_or(Value::Null);
-                let text = explanation(&step.tool, &step.id, &withheld(outcome));
-                *msg = blocked_call_response(&id, &text);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The response a client receives for a blocked `tools/call`: a tool result
-/// with `isError: true`, which MCP clients hand to the model (so it can
-/// re-plan) rather than treating as a protocol failure.
-pub fn blocked_call_response(id: &Value, text: &str) -> Value {
-    json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "result": {"content": [{"type": "text", "text": text}], "isError": true}
-    })
-}
-
-/// The tools of a `tools/list` result at `path` (errors point below it).
-pub fn tool_specs_from_list_result(result: &Value, path: &str) -> Result<Vec<ToolSpec>> {
-    let r = object(result, path)?;
-    let tools_path = child(path, "tools");
-    let tools = crate::json::array(field(r, path, "tools")?, &tools_path)?;
-    tools
-        .iter()
-        .enumerate()
-        .map(|(i, tool)| tool_spec(tool, &child(&tools_path, i)))
-        .collect()
-}
-
 /// `(id, tool name, arguments)` of a `tools/call` request message. The id
 /// is the JSON-RPC id as a string (`7` -> `"7"`). Arguments that are absent
 /// are `{}`; arguments that are not an object are [`Args::Malformed`].
@@ -148,32 +84,6 @@ pub fn id_string(id: &Value) -> String {
     match id {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-/// Canonical JSON of one tool definition for pinning: object keys sorted at
-/// every depth, no whitespace. Two definitions that differ only in key order
-/// or formatting give the same bytes; any change of name, description,
-/// schema or annotations gives different bytes. Hash these (sha-256) to pin.
-pub fn tool_definition_canonical(tool: &Value) -> String {
-    canonical_json(tool).to_string()
-}
-
-/// `v` with every object's keys in sorted order (serialization keeps
-/// insertion order, so sorted insertion gives sorted output).
-pub fn canonical_json(v: &Value) -> Value {
-    match v {
-        Value::Object(o) => {
-            let sorted: BTreeMap<&String, &Value> = o.iter().collect();
-            Value::Object(
-                sorted
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), canonical_json(v)))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(canonical_json).collect()),
-        other => other.clone(),
     }
 }
 
@@ -505,57 +415,4 @@ fn content_text(content: &Value) -> String {
         .filter(|t| !t.is_empty())
         .collect();
     texts.join("\n")
-}
-
-/// A `tools/list` tool definition.
-fn tool_spec(tool: &Value, path: &str) -> Result<ToolSpec> {
-    let t = object(tool, path)?;
-    let input_schema = match t.get("inputSchema") {
-        None | Some(Value::Null) => None,
-        Some(s @ Value::Object(_)) => Some(s.clone()),
-        Some(other) => {
-            return Err(AdapterError::shape(
-                child(path, "inputSchema"),
-                format!("expected an object, found {}", type_name(other)),
-            ));
-        }
-    };
-    let annotations = match t.get("annotations") {
-        None | Some(Value::Null) => None,
-        Some(a @ Value::Object(_)) => Some(a),
-        Some(other) => {
-            return Err(AdapterError::shape(
-                child(path, "annotations"),
-                format!("expected an object, found {}", type_name(other)),
-            ));
-        }
-    };
-    let title = match opt_str(t, path, "title")? {
-        Some(title) => Some(title),
-        None => annotations
-            .and_then(|a| a.get("title"))
-            .and_then(Value::as_str),
-    };
-    let description = opt_str(t, path, "description")?.or(title);
-    Ok(ToolSpec {
-        name: str_field(t, path, "name")?.to_owned(),
-        description: description.map(str::to_owned),
-        input_schema,
-        annotations: annotations
-            .map(ToolAnnotations::from_mcp)
-            .unwrap_or_default(),
-    })
-}
-
-/// A rewrite without arguments is explained as a block (fail closed).
-fn withheld(outcome: &StepOutcome) -> StepOutcome {
-    if outcome.verdict == Verdict::Rewrite {
-        StepOutcome {
-            verdict: Verdict::Block,
-            reason: format!("{} (the rewrite carried no new arguments)", outcome.reason),
-            rewrite: None,
-        }
-    } else {
-        outcome.clone()
-    }
 }

@@ -59,6 +59,17 @@ pub fn read(doc: &Value) -> Result<Plan> {
 /// (the response, not the request, is what is being judged); the locators of
 /// proposed steps point into `response`.
 pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
+    let mut plan = read_history(request)?;
+    let resp = json::object(response, "")?;
+    read_choices(&mut plan, json::field(resp, "", "choices")?, "/choices")?;
+    Ok(plan)
+}
+
+/// Reads a request as pure history: tools, text, and every call executed.
+/// This is the first half of [`read_exchange`], for a gateway that gets the
+/// proposed calls from a stream
+/// ([`crate::adapters::openai_chat_stream::push_ready_call`]).
+pub fn read_history(request: &Value) -> Result<Plan> {
     let req = json::object(request, "")?;
     let mut plan = Plan::new(Format::OpenaiChat);
     read_request_tools(&mut plan, req)?;
@@ -67,8 +78,6 @@ pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
     for i in 0..plan.steps.len() {
         plan.mark_executed(i);
     }
-    let resp = json::object(response, "")?;
-    read_choices(&mut plan, json::field(resp, "", "choices")?, "/choices")?;
     Ok(plan)
 }
 

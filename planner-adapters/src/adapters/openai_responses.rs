@@ -63,17 +63,31 @@ pub fn read(doc: &Value) -> Result<Plan> {
 /// `output`. Tools come from the request, or from the response's echo of
 /// them when the request has none.
 pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
-    let req = json::object(request, "")?;
     let resp = json::object(response, "")?;
-    let mut plan = Plan::new(Format::OpenaiResponses);
-    match req.get("tools") {
-        Some(tools) if !tools.is_null() => read_tools(&mut plan, tools, "/tools")?,
-        _ => read_tools(
+    let mut plan = read_history(request)?;
+    if plan.tools.is_empty() {
+        read_tools(
             &mut plan,
             resp.get("tools").unwrap_or(&Value::Null),
             "/tools",
-        )?,
+        )?;
     }
+    read_items(&mut plan, json::field(resp, "", "output")?, "/output")?;
+    Ok(plan)
+}
+
+/// Reads a request as pure history: instructions, tools, input, every
+/// call executed. The first half of [`read_exchange`], for a gateway that
+/// gets the proposed calls from a stream
+/// ([`crate::adapters::openai_responses_stream::push_ready_item`]).
+pub fn read_history(request: &Value) -> Result<Plan> {
+    let req = json::object(request, "")?;
+    let mut plan = Plan::new(Format::OpenaiResponses);
+    read_tools(
+        &mut plan,
+        req.get("tools").unwrap_or(&Value::Null),
+        "/tools",
+    )?;
     read_instructions(&mut plan, req)?;
     read_input(
         &mut plan,
@@ -83,7 +97,6 @@ pub fn read_exchange(request: &Value, response: &Value) -> Result<Plan> {
     for i in 0..plan.steps.len() {
         plan.mark_executed(i);
     }
-    read_items(&mut plan, json::field(resp, "", "output")?, "/output")?;
     Ok(plan)
 }
 

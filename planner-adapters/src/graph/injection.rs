@@ -75,8 +75,24 @@ pub const TRIGGERS: &[&str] = &[
     "without telling the user",
     "without informing the user",
     "without asking the user",
-    "do not mention this",
     "do not ask for confirmation",
+    "automated assistant",
+    "ai assistants",
+    "ai agents",
+    "ai models",
+    "language models",
+    "for the ai",
+    "note for ai",
+    "notice for ai",
+    "assistant must",
+    "agent must",
+    "agents must",
+    "you must also",
+    "you should also",
+    "do not mention",
+    "don't mention",
+    "do not disclose this",
+    "keep this from the user",
     "<important>",
     "<instructions>",
     "[system]",
@@ -94,7 +110,10 @@ pub const CONCEALMENT: &[&str] = &[
     "without telling the user",
     "without informing the user",
     "without asking the user",
-    "do not mention this",
+    "do not mention",
+    "don't mention",
+    "do not disclose this",
+    "keep this from the user",
     "do not ask for confirmation",
 ];
 
@@ -135,7 +154,7 @@ pub fn find_spans_lower(text: &str, lower: &[u8]) -> Vec<(usize, usize, &'static
     let mut spans: Vec<(usize, usize, &'static str)> = Vec::new();
     for (m_start, m_end, i) in hits {
         let trigger = TRIGGERS[i];
-        let start = if CONCEALMENT.contains(&trigger) {
+        let start = if CONCEALMENT.iter().any(|c| trigger.starts_with(c)) {
             paragraph_start(text, m_start)
         } else {
             sentence_start(text, m_start)

@@ -11,7 +11,9 @@
 //!
 //! `sequence_number`s of written events are taken from `seq`, which the
 //! gateway starts at [`ReadyItem::first_seq`]; the SDKs do not check that
-//! numbers are contiguous, only the event types and indices.
+//! numbers are contiguous, only the event types and indices. Streams written
+//! this way (block one, block all, rewrite) were checked by hand against
+//! openai-python 2.54's `responses.stream(...).get_final_response()`.
 
 use serde_json::{Map, Value, json};
 
