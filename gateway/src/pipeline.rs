@@ -6,22 +6,24 @@
 //! engine, the ActionGraph and the guard model plug in here without touching
 //! the server.
 //!
-//! PLACEHOLDER (until the policy crate lands): the only rules are the
-//! operator overrides `policy.deny_tools` / `policy.approval_tools` and
-//! fail-closed blocking of calls whose arguments are not valid JSON. Every
-//! other proposed call is allowed with no rule, and the decision says so
-//! (`policy_digest = "placeholder"`). The lead wires the real engine in
-//! [`Pipeline::evaluate`]: build `ActionGraph`, score, evaluate the Rego
-//! bundle, and map its per-step decision into [`StepDecision`].
+//! Stages, in order: `ActionGraph::build` (provenance and labels) ->
+//! policy input (`graph`, `scores`, `meta`) -> the Rego bundle serving now
+//! (`PolicyStore`, hot-swappable) -> operator overrides
+//! (`policy.deny_tools` block, `policy.approval_tools` need approval; they
+//! only ever strengthen a verdict). Guard scores are not wired yet
+//! (`scores` is empty): that is where tier 1/2 plug in.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use preflight_adapters::graph::ActionGraph;
 use preflight_adapters::{Outcomes, Plan, StepOutcome, Verdict};
-use serde::Serialize;
+use preflight_policies::PolicyStore;
 use thiserror::Error;
 
-use crate::config::{PolicySettings, Strictness};
+use crate::config::{PolicySettings, Settings, Strictness};
 
 /// Who is asking and through which door.
 #[derive(Debug, Clone)]
@@ -36,46 +38,11 @@ pub struct RequestMeta {
     pub model: Option<String>,
     /// Strictness in force for this tenant.
     pub strictness: Strictness,
+    /// MCP tools whose definition changed since first seen in the session.
+    pub tool_pins_changed: Vec<String>,
 }
 
-/// The decision on one proposed step, in the Decision JSON shape.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepDecision {
-    /// Step id (wire call id, else `step-N`).
-    pub step_id: String,
-    /// Tool name.
-    pub tool: String,
-    /// Verdict.
-    pub verdict: Verdict,
-    /// Risk categories (taxonomy codes).
-    pub categories: Vec<String>,
-    /// Risk in [0, 1], when a model scored it.
-    pub risk: Option<f64>,
-    /// Ids of the rules that fired.
-    pub rules: Vec<String>,
-    /// Reasons, readable by a person and by the model.
-    pub reasons: Vec<String>,
-    /// New arguments for `rewrite`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rewrite: Option<serde_json::Value>,
-}
-
-/// The Decision JSON (DESIGN.md contract).
-#[derive(Debug, Clone, Serialize)]
-pub struct Decision {
-    /// Unique id (32 hex digits).
-    pub decision_id: String,
-    /// The strongest verdict over all steps (`allow` when none were proposed).
-    pub verdict: Verdict,
-    /// One entry per proposed step.
-    pub steps: Vec<StepDecision>,
-    /// Digest of the policy bundle that decided.
-    pub policy_digest: String,
-    /// Id of the guard model, when one scored.
-    pub model_id: Option<String>,
-    /// Time spent deciding.
-    pub latency_us: u64,
-}
+pub use preflight_policies::{Decision, StepDecision};
 
 /// What the routes get back.
 #[derive(Debug, Clone)]
@@ -95,10 +62,14 @@ impl Judgement {
     /// Recomputes the outcomes and the overall verdict after step
     /// decisions were changed (approvals).
     pub fn refresh(&mut self) {
-        let fresh = judgement(std::mem::take(&mut self.decision.steps), "", 0);
-        self.outcomes = fresh.outcomes;
-        self.decision.verdict = fresh.decision.verdict;
-        self.decision.steps = fresh.decision.steps;
+        self.outcomes = outcomes_of(&self.decision.steps);
+        self.decision.verdict = self
+            .decision
+            .steps
+            .iter()
+            .map(|s| s.verdict)
+            .max()
+            .unwrap_or(Verdict::Allow);
     }
 }
 
@@ -123,12 +94,85 @@ pub enum PipelineError {
 #[derive(Debug)]
 pub struct Pipeline {
     policy: PolicySettings,
+    store: PolicyStore,
+    /// Per-tenant bundles (`tenants.NAME.bundle`).
+    tenant_stores: BTreeMap<String, PolicyStore>,
+}
+
+/// Why the pipeline could not be built.
+#[derive(Debug, Error)]
+pub enum PipelineSetupError {
+    /// A bundle could not be read or does not compile.
+    #[error("{key}: {reason}")]
+    Bundle {
+        /// Config key naming the bundle.
+        key: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Reads the `*.rego` and `*.json` files of a bundle directory.
+pub fn read_bundle_dir(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_bundle_file = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "rego" || e == "json");
+        if path.is_file() && is_bundle_file {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, std::fs::read_to_string(&path)?));
+        }
+    }
+    Ok(files)
+}
+
+fn load_store(key: &str, dir: Option<&Path>) -> Result<PolicyStore, PipelineSetupError> {
+    let err = |reason: String| PipelineSetupError::Bundle {
+        key: key.to_owned(),
+        reason,
+    };
+    let limits = preflight_policies::Limits::default();
+    let bundle = match dir {
+        None => preflight_policies::Bundle::embedded(),
+        Some(d) => preflight_policies::Bundle::from_sources(
+            read_bundle_dir(d).map_err(|e| err(format!("{}: {e}", d.display())))?,
+        ),
+    };
+    let engine = preflight_policies::PolicyEngine::compile_with(&bundle, limits)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(PolicyStore::new(engine, limits))
 }
 
 impl Pipeline {
-    /// Builds the pipeline from validated policy settings.
-    pub fn new(policy: PolicySettings) -> Self {
-        Pipeline { policy }
+    /// Builds the pipeline: compiles the configured bundle (the embedded
+    /// default when none is named) and each tenant's own bundle.
+    pub fn new(settings: &Settings) -> Result<Self, PipelineSetupError> {
+        let store = load_store("policy.bundle", settings.policy.bundle.as_deref())?;
+        let mut tenant_stores = BTreeMap::new();
+        for (name, t) in &settings.tenants {
+            if let Some(dir) = &t.bundle {
+                tenant_stores.insert(
+                    name.clone(),
+                    load_store(&format!("tenants.{name}.bundle"), Some(dir))?,
+                );
+            }
+        }
+        Ok(Pipeline {
+            policy: settings.policy.clone(),
+            store,
+            tenant_stores,
+        })
+    }
+
+    /// The store serving a tenant (for hot reload).
+    pub fn store(&self, tenant: &str) -> &PolicyStore {
+        self.tenant_stores.get(tenant).unwrap_or(&self.store)
     }
 
     /// The decision deadline.
@@ -143,7 +187,7 @@ impl Pipeline {
     /// [`PipelineError::Deadline`] so the caller fails closed.
     pub fn judge(&self, plan: &Plan, meta: &RequestMeta) -> Result<Judgement, PipelineError> {
         let start = Instant::now();
-        let steps = self.evaluate(plan, meta)?;
+        let mut decision = self.evaluate(plan, meta)?;
         let took = start.elapsed();
         if took > self.policy.decision_deadline {
             return Err(PipelineError::Deadline {
@@ -151,7 +195,9 @@ impl Pipeline {
                 deadline_us: micros(self.policy.decision_deadline),
             });
         }
-        Ok(judgement(steps, "placeholder", micros(took)))
+        decision.latency_us = micros(took);
+        let outcomes = outcomes_of(&decision.steps);
+        Ok(Judgement { outcomes, decision })
     }
 
     /// The judgement when judging failed: every proposed step blocked (fail
@@ -175,53 +221,89 @@ impl Pipeline {
                 rewrite: None,
             })
             .collect();
-        judgement(steps, "none", 0)
+        judgement(steps, self.store.current().digest(), 0)
     }
 
-    /// PLACEHOLDER policy (see the module docs): operator overrides and
-    /// malformed-argument blocking only.
-    fn evaluate(
-        &self,
-        plan: &Plan,
-        _meta: &RequestMeta,
-    ) -> Result<Vec<StepDecision>, PipelineError> {
-        let mut out = Vec::new();
-        for step in plan.proposed() {
-            let mut d = StepDecision {
-                step_id: step.id.clone(),
-                tool: step.tool.clone(),
-                verdict: Verdict::Allow,
-                categories: Vec::new(),
-                risk: None,
-                rules: Vec::new(),
-                reasons: Vec::new(),
-                rewrite: None,
-            };
-            if self.policy.deny_tools.iter().any(|t| t == &step.tool) {
+    /// Graph, policy, then operator overrides.
+    fn evaluate(&self, plan: &Plan, meta: &RequestMeta) -> Result<Decision, PipelineError> {
+        if plan.proposed().next().is_none() {
+            return Ok(empty_decision(self.store(&meta.tenant).current().digest()));
+        }
+        let graph = ActionGraph::build(plan).to_json();
+        let policy_meta = preflight_policies::RequestMeta {
+            tenant: meta.tenant.to_string(),
+            agent: meta.agent.as_deref().map(str::to_owned),
+            route: meta.route.to_owned(),
+            model: meta.model.clone(),
+            strictness: Some(meta.strictness.name().to_owned()),
+            tool_pins_changed: meta.tool_pins_changed.clone(),
+        };
+        let input = preflight_policies::build_input(graph, None, &policy_meta);
+        let engine = self.store(&meta.tenant).current();
+        let ctx = preflight_policies::DecisionContext {
+            decision_id: new_id(),
+            model_id: None,
+        };
+        let mut decision = engine.evaluate(&input, &ctx);
+        for d in &mut decision.steps {
+            if self.policy.deny_tools.iter().any(|t| t == &d.tool) {
                 d.verdict = Verdict::Block;
                 d.rules.push("operator.deny_tools".to_owned());
-                d.reasons.push(format!(
-                    "the operator does not allow the tool `{}`",
-                    step.tool
-                ));
-            } else if step.args.is_malformed() {
-                d.verdict = Verdict::Block;
-                d.rules.push("preflight.malformed_arguments".to_owned());
-                d.reasons.push(
-                    "the call's arguments are not valid JSON, so they cannot be checked".to_owned(),
-                );
-            } else if self.policy.approval_tools.iter().any(|t| t == &step.tool) {
+                d.reasons
+                    .push(format!("the operator does not allow the tool `{}`", d.tool));
+            } else if d.verdict < Verdict::RequireApproval
+                && self.policy.approval_tools.iter().any(|t| t == &d.tool)
+            {
                 d.verdict = Verdict::RequireApproval;
+                d.rewrite = None;
                 d.rules.push("operator.approval_tools".to_owned());
                 d.reasons.push(format!(
                     "the operator requires a person to approve `{}`",
-                    step.tool
+                    d.tool
                 ));
             }
-            out.push(d);
         }
-        Ok(out)
+        decision.verdict = decision
+            .steps
+            .iter()
+            .map(|s| s.verdict)
+            .max()
+            .unwrap_or(Verdict::Allow);
+        Ok(decision)
     }
+}
+
+fn empty_decision(digest: &str) -> Decision {
+    Decision {
+        decision_id: new_id(),
+        verdict: Verdict::Allow,
+        steps: Vec::new(),
+        policy_digest: digest.to_owned(),
+        model_id: None,
+        latency_us: 0,
+    }
+}
+
+/// Outcomes for rendering: every step that is not a plain allow.
+fn outcomes_of(steps: &[StepDecision]) -> Outcomes {
+    let mut outcomes = Outcomes::new();
+    for s in steps {
+        if s.verdict != Verdict::Allow {
+            outcomes.insert(
+                s.step_id.clone(),
+                StepOutcome {
+                    verdict: s.verdict,
+                    reason: s.reasons.join("; "),
+                    rewrite: if s.verdict == Verdict::Rewrite {
+                        s.rewrite.clone()
+                    } else {
+                        None
+                    },
+                },
+            );
+        }
+    }
+    outcomes
 }
 
 fn micros(d: Duration) -> u64 {
@@ -230,19 +312,7 @@ fn micros(d: Duration) -> u64 {
 
 /// Builds outcomes and the decision from per-step decisions.
 pub fn judgement(steps: Vec<StepDecision>, policy_digest: &str, latency_us: u64) -> Judgement {
-    let mut outcomes = Outcomes::new();
-    for s in &steps {
-        if s.verdict != Verdict::Allow {
-            outcomes.insert(
-                s.step_id.clone(),
-                StepOutcome {
-                    verdict: s.verdict,
-                    reason: s.reasons.join("; "),
-                    rewrite: s.rewrite.clone(),
-                },
-            );
-        }
-    }
+    let outcomes = outcomes_of(&steps);
     let verdict = steps
         .iter()
         .map(|s| s.verdict)
@@ -294,7 +364,6 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
     use preflight_adapters::{Args, Format};
 
     fn meta() -> RequestMeta {
@@ -304,6 +373,7 @@ mod tests {
             route: "check",
             model: None,
             strictness: Strictness::Balanced,
+            tool_pins_changed: Vec::new(),
         }
     }
 
@@ -332,8 +402,7 @@ mod tests {
 
     fn pipeline(extra: &str) -> Pipeline {
         let s = crate::config::from_toml(extra).unwrap_or_else(|e| panic!("{e}"));
-        let _ = Settings::default_settings();
-        Pipeline::new(s.policy)
+        Pipeline::new(&s).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -342,14 +411,37 @@ mod tests {
             .judge(&plan(), &meta())
             .expect("judged");
         assert_eq!(j.decision.verdict, Verdict::Block);
-        assert!(!j.outcomes.contains_key("a"));
+        assert!(!j.outcomes.contains_key("a"), "{:?}", j.decision.steps[0]);
         assert_eq!(j.outcomes["b"].verdict, Verdict::Block);
         assert_eq!(j.outcomes["c"].verdict, Verdict::Block);
-        assert_eq!(
-            j.decision.steps[2].rules,
-            vec!["preflight.malformed_arguments"]
+        assert!(
+            j.decision.steps[2]
+                .rules
+                .iter()
+                .any(|r| r.contains("malformed")),
+            "{:?}",
+            j.decision.steps[2]
         );
         assert_eq!(j.decision.decision_id.len(), 32);
+        assert!(j.decision.policy_digest.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn the_default_bundle_blocks_a_destructive_command_without_any_override() {
+        let mut p = Plan::new(Format::Generic);
+        p.push_text(
+            preflight_adapters::Origin::User,
+            "tidy up my home directory",
+        );
+        p.push_step(
+            Some("s1"),
+            "shell",
+            Args::from_text(r#"{"command":"rm -rf /etc"}"#),
+            String::new(),
+        );
+        let j = pipeline("").judge(&p, &meta()).expect("judged");
+        assert_eq!(j.decision.verdict, Verdict::Block, "{:?}", j.decision);
+        assert!(!j.decision.steps[0].rules.is_empty());
     }
 
     #[test]

@@ -273,11 +273,20 @@ async fn anthropic_stream_replaces_a_denied_tool_use_with_text_and_ends_the_turn
 
 #[tokio::test]
 async fn anthropic_stream_allowed_tool_use_passes_byte_for_byte() {
-    let up = upstream(vec![Script::sse(ANTHROPIC_STREAM, 5)]).await;
+    let allowed = ANTHROPIC_STREAM
+        .replace("wire_money", "read_file")
+        .replace(r#"\"iban\": \"DE89"#, r#"\"path\": \"invoice-"#)
+        .replace(
+            r#"370400440532013000\", \"amount\": 4210}"#,
+            r#"0412.txt\"}"#,
+        );
+    assert!(allowed.contains("invoice-") && !allowed.contains("iban"));
+    let up = upstream(vec![Script::sse(&allowed, 5)]).await;
     let gw = gateway(CHAT_UPSTREAM, Some(up.addr)).await;
     let request = json!({"model": "claude-sonnet-4-5", "max_tokens": 256, "stream": true,
-                         "messages": [{"role": "user", "content": "Pay invoice 0412."}]});
+                         "messages": [{"role": "user", "content": "Read invoice-0412.txt and summarize it."}],
+                         "tools": [{"name": "read_file", "input_schema": {"type": "object"}}]});
     let (_, _, body) = send("POST", &gw.url("/v1/messages"), &[], request.to_string()).await;
-    assert_eq!(String::from_utf8_lossy(&body), ANTHROPIC_STREAM);
+    assert_eq!(String::from_utf8_lossy(&body), allowed);
     gw.shutdown().await;
 }

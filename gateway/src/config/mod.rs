@@ -208,11 +208,11 @@ impl Strictness {
     fn parse(key: &str, s: &str) -> Result<Self, ConfigError> {
         match s {
             "lenient" => Ok(Strictness::Lenient),
-            "balanced" => Ok(Strictness::Balanced),
+            "balanced" | "standard" => Ok(Strictness::Balanced),
             "strict" => Ok(Strictness::Strict),
             other => Err(invalid(
                 key,
-                format!("`{other}` is not one of lenient, balanced, strict"),
+                format!("`{other}` is not one of lenient, standard (or balanced), strict"),
             )),
         }
     }
@@ -221,7 +221,7 @@ impl Strictness {
     pub fn name(self) -> &'static str {
         match self {
             Strictness::Lenient => "lenient",
-            Strictness::Balanced => "balanced",
+            Strictness::Balanced => "standard",
             Strictness::Strict => "strict",
         }
     }

@@ -41,6 +41,7 @@ pub async fn handle(
         route: "check",
         model: None,
         strictness: super::llm::strictness(state, &caller.tenant),
+        tool_pins_changed: Vec::new(),
     };
     let judgement = super::llm::judge(state, &plan, &meta);
     state

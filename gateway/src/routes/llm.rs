@@ -164,6 +164,7 @@ pub async fn handle(
             .and_then(Value::as_str)
             .map(str::to_owned),
         strictness: strictness(state, &caller.tenant),
+        tool_pins_changed: Vec::new(),
     };
     let mode = settings.verdict_mode(route, &caller.tenant);
     let path = parts

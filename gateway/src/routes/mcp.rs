@@ -306,7 +306,7 @@ async fn judge_call(
             error: "/params/arguments: expected an object".into(),
         }
     };
-    let (plan, changed) = state.mcp.with(key, |s| {
+    let (plan, changed, tool_pins_changed) = state.mcp.with(key, |s| {
         let mut plan = Plan::new(Format::Mcp);
         plan.tools = s.tools.clone();
         for (tool, a, result) in &s.history {
@@ -326,7 +326,9 @@ async fn judge_call(
         }
         let id = msg.get("id").map(id_key);
         plan.push_step(id.as_deref(), name.clone(), args, "/params".into());
-        (plan, s.changed.contains(&name))
+        let mut pins: Vec<String> = s.changed.iter().cloned().collect();
+        pins.sort();
+        (plan, s.changed.contains(&name), pins)
     });
     let meta = RequestMeta {
         tenant: caller.tenant.clone(),
@@ -334,9 +336,13 @@ async fn judge_call(
         route: "mcp",
         model: None,
         strictness: super::llm::strictness(state, &caller.tenant),
+        tool_pins_changed,
     };
     let mut j = super::llm::judge(state, &plan, &meta);
-    if changed && let Some(s) = j.decision.steps.last_mut() {
+    if changed
+        && let Some(s) = j.decision.steps.last_mut()
+        && s.verdict != Verdict::Block
+    {
         s.verdict = Verdict::Block;
         s.rules.push("preflight.mcp_tool_changed".into());
         s.categories.push("injection.hijack".into());

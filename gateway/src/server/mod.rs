@@ -54,6 +54,9 @@ pub enum ServeError {
     /// An injected upstream key is missing.
     #[error(transparent)]
     Key(#[from] crate::upstream::MissingKey),
+    /// A policy bundle does not load.
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineSetupError),
 }
 
 /// Everything a request handler may use; one per server, shared.
@@ -81,7 +84,7 @@ impl AppState {
     pub fn new(settings: Settings) -> Result<Self, ServeError> {
         let upstream = UpstreamClient::new(&settings, |v| std::env::var(v).ok())?;
         Ok(AppState {
-            pipeline: Pipeline::new(settings.policy.clone()),
+            pipeline: Pipeline::new(&settings)?,
             metrics: Metrics::default(),
             upstream,
             approvals: ApprovalStore::new(settings.approvals.max_pending),
