@@ -476,3 +476,40 @@ async fn shutdown_drains_every_accepted_request_then_refuses_new_connections() {
         "listener closed"
     );
 }
+
+#[tokio::test]
+async fn responses_api_strips_a_denied_function_call_item() {
+    let response = json!({
+        "id": "resp_1", "object": "response", "created_at": 1730000000, "status": "completed", "model": "gpt-4.1",
+        "output": [
+            {"type": "function_call", "id": "fc_1", "call_id": "call_read", "name": "read_file",
+             "arguments": "{\"path\":\"invoice-0412.txt\"}", "status": "completed"},
+            {"type": "function_call", "id": "fc_2", "call_id": "call_wire", "name": "wire_money",
+             "arguments": "{\"iban\":\"DE89370400440532013000\",\"amount\":4210}", "status": "completed"}
+        ],
+        "usage": {"input_tokens": 60, "output_tokens": 40, "total_tokens": 100}
+    });
+    let request = json!({
+        "model": "gpt-4.1", "input": "Read invoice-0412.txt and tell me what I owe.",
+        "tools": [{"type": "function", "name": "read_file", "parameters": {"type": "object"}},
+                  {"type": "function", "name": "wire_money", "parameters": {"type": "object"}}]
+    });
+    let up = upstream(vec![Script::json(&response)]).await;
+    let gw = gateway(&config(""), Some(up.addr)).await;
+    let (status, _, resp) = post_json(&gw.url("/v1/responses"), &request).await;
+    assert_eq!(status, 200, "{resp}");
+    let calls: Vec<&str> = resp["output"]
+        .as_array()
+        .expect("output")
+        .iter()
+        .filter(|i| i["type"] == "function_call")
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(
+        calls,
+        vec!["read_file"],
+        "the default policy withholds the unrequested payment: {resp}"
+    );
+    assert!(resp.to_string().contains("[preflight]"));
+    gw.shutdown().await;
+}
