@@ -14,7 +14,7 @@
 //! (`scores` is empty): that is where tier 1/2 plug in.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,8 @@ pub struct Pipeline {
     store: PolicyStore,
     /// Per-tenant bundles (`tenants.NAME.bundle`).
     tenant_stores: BTreeMap<String, PolicyStore>,
+    /// Bundle directories to reload: (config key, tenant, directory).
+    bundle_dirs: Vec<(String, Option<String>, PathBuf)>,
 }
 
 /// Why the pipeline could not be built.
@@ -154,20 +156,51 @@ impl Pipeline {
     /// default when none is named) and each tenant's own bundle.
     pub fn new(settings: &Settings) -> Result<Self, PipelineSetupError> {
         let store = load_store("policy.bundle", settings.policy.bundle.as_deref())?;
+        let mut bundle_dirs = Vec::new();
+        if let Some(dir) = &settings.policy.bundle {
+            bundle_dirs.push(("policy.bundle".to_owned(), None, dir.clone()));
+        }
         let mut tenant_stores = BTreeMap::new();
         for (name, t) in &settings.tenants {
             if let Some(dir) = &t.bundle {
-                tenant_stores.insert(
-                    name.clone(),
-                    load_store(&format!("tenants.{name}.bundle"), Some(dir))?,
-                );
+                let key = format!("tenants.{name}.bundle");
+                tenant_stores.insert(name.clone(), load_store(&key, Some(dir))?);
+                bundle_dirs.push((key, Some(name.clone()), dir.clone()));
             }
         }
         Ok(Pipeline {
             policy: settings.policy.clone(),
             store,
             tenant_stores,
+            bundle_dirs,
         })
+    }
+
+    /// True when some bundle comes from a directory (and can be reloaded).
+    pub fn reloadable(&self) -> bool {
+        !self.bundle_dirs.is_empty()
+    }
+
+    /// Re-reads every bundle directory and swaps in each bundle that
+    /// compiles and passes its own tests; a bad one is rejected and the old
+    /// one keeps serving. Slow (compiles Rego): run it off the reactor.
+    /// Returns, per config key, the new digest or why it was rejected.
+    pub fn reload(&self) -> Vec<(String, Result<String, String>)> {
+        self.bundle_dirs
+            .iter()
+            .map(|(key, tenant, dir)| {
+                let store = tenant.as_deref().map_or(&self.store, |t| self.store(t));
+                let result = read_bundle_dir(dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))
+                    .and_then(|files| {
+                        store
+                            .try_swap(files)
+                            .map(|s| s.digest)
+                            .map_err(|e| e.to_string())
+                    });
+                (key.clone(), result)
+            })
+            .collect()
     }
 
     /// The store serving a tenant (for hot reload).
@@ -441,7 +474,41 @@ mod tests {
         );
         let j = pipeline("").judge(&p, &meta()).expect("judged");
         assert_eq!(j.decision.verdict, Verdict::Block, "{:?}", j.decision);
-        assert!(!j.decision.steps[0].rules.is_empty());
+        let rules = &j.decision.steps[0].rules;
+        assert!(!rules.is_empty());
+        assert!(
+            !rules.iter().any(|r| r.contains("fail_closed")),
+            "a rule decided, not a failure: {rules:?}"
+        );
+    }
+
+    #[test]
+    fn reload_swaps_a_good_bundle_and_keeps_serving_the_old_one_when_the_new_one_is_broken() {
+        let dir = std::env::temp_dir().join(format!("preflight-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for f in preflight_policies::Bundle::embedded().files {
+            std::fs::write(dir.join(&f.name), &f.text).expect("write");
+        }
+        let p = pipeline(&format!("[policy]\nbundle = \"{}\"\n", dir.display()));
+        assert!(p.reloadable());
+        let digest = p.store("default").current().digest().to_owned();
+        let results = p.reload();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].1.as_deref(), Ok(digest.as_str()));
+        std::fs::write(
+            dir.join("broken.rego"),
+            "package preflight.rules.broken\nthis is not rego",
+        )
+        .expect("write");
+        let results = p.reload();
+        assert!(results[0].1.is_err(), "{results:?}");
+        assert_eq!(
+            p.store("default").current().digest(),
+            digest,
+            "the old bundle keeps serving"
+        );
+        assert!(p.judge(&plan(), &meta()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30));
     builder.http2().timer(TokioTimer::new());
+    let reloader = spawn_reloader(state.clone());
     let graceful = GracefulShutdown::new();
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
@@ -177,7 +178,49 @@ pub async fn serve(
         () = tokio::time::sleep(grace) => {}
     }
     conns.shutdown().await;
+    if let Some(r) = reloader {
+        r.abort();
+    }
     Ok(())
+}
+
+/// On SIGHUP, reloads the policy bundles read from directories (off the
+/// reactor: compiling Rego takes milliseconds). A bundle that fails to
+/// compile or to pass its own tests is rejected; the old one keeps serving.
+fn spawn_reloader(state: Arc<AppState>) -> Option<tokio::task::JoinHandle<()>> {
+    if !state.pipeline.reloadable() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup()).ok()?;
+        Some(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let st = state.clone();
+                let Ok(results) = tokio::task::spawn_blocking(move || st.pipeline.reload()).await
+                else {
+                    continue;
+                };
+                for (key, result) in results {
+                    #[expect(
+                        clippy::print_stderr,
+                        reason = "operators read reload results in the log"
+                    )]
+                    match result {
+                        Ok(digest) => eprintln!("preflight: {key}: reloaded, serving {digest}"),
+                        Err(e) => eprintln!(
+                            "preflight: {key}: reload rejected, old bundle keeps serving: {e}"
+                        ),
+                    }
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
