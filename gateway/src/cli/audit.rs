@@ -11,5 +11,7 @@ pub enum AuditCommand {
 
 /// Runs the command.
 pub fn run(_cmd: AuditCommand) -> CliResult {
-    Err(CliError::internal(anyhow::anyhow!("preflight audit: not implemented yet")))
+    Err(CliError::internal(anyhow::anyhow!(
+        "preflight audit: not implemented yet"
+    )))
 }

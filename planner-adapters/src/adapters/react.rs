@@ -5,5 +5,7 @@ use crate::plan::Plan;
 
 /// Reads ReAct text.
 pub fn read(_text: &str) -> Result<Plan> {
-    Err(AdapterError::UnknownFormat("react: not implemented yet".into()))
+    Err(AdapterError::UnknownFormat(
+        "react: not implemented yet".into(),
+    ))
 }

@@ -1,0 +1,2 @@
+//! Audit log throughput (filled in below).
+fn main() {}

@@ -1,0 +1,43 @@
+//! The audit log: a durable, tamper-evident record of every decision.
+//!
+//! Layout in `<data-dir>/audit/`: append-only JSONL segments
+//! (`segment-NNNNNNNN.jsonl`, the source of truth), each line carrying the
+//! SHA-256 of the one before (a hash chain across segments); `salt` for
+//! redaction hashes; `index.sqlite`, a query index rebuilt from the segments
+//! whenever it is missing or stale; `writer.lock`, held by the one writer.
+//!
+//! - Writing: [`AuditLog::open`] -> [`AuditHandle`] (redact, queue) -> one
+//!   writer thread (`writer`): chain, write, fsync before durable acks,
+//!   group commit for allow records, bounded queue that refuses when full.
+//! - Reading: [`verify()`], [`index::Index`], [`query`], [`export`], [`stats`].
+//!
+//! This module never decides anything: it records what the pipeline decided.
+
+pub mod chain;
+pub mod diff;
+pub mod error;
+pub mod export;
+pub mod handle;
+pub mod index;
+pub mod metrics;
+pub mod query;
+pub mod record;
+pub mod redact;
+pub mod segment;
+pub mod settings;
+pub mod stats;
+pub mod time;
+pub mod verify;
+pub mod writer;
+
+pub use error::{AuditError, Result};
+pub use handle::{AuditHandle, AuditLog, AuditTask, Queued};
+pub use metrics::{AuditMetrics, MetricsSnapshot};
+pub use record::{
+    ApprovalOutcome, ApprovalResult, AuditRecord, EventKind, PolicyInfo, ReplayContext, StepRecord,
+    StoredRecord,
+};
+pub use redact::Redactor;
+pub use settings::{AllowRecording, AuditSettings, DEFAULT_DATA_DIR, RawAuditConfig};
+pub use verify::{VerifyReport, verify};
+pub use writer::{Ack, WriterReport};
