@@ -21,6 +21,9 @@ use super::segment::{self, Lines, Segment};
 
 const SCHEMA_VERSION: &str = "1";
 
+/// The rebuild reason of a fresh index.
+const CREATED: &str = "the index did not exist";
+
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE segments (
@@ -62,8 +65,11 @@ CREATE INDEX tags_seq ON tags (seq);
 /// How an [`Index::open`] brought the index up to date.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
-    /// Why the index was rebuilt from scratch, if it was.
+    /// Why the index was rebuilt from scratch, if it was (a missing index
+    /// is built, not rebuilt: see `created`).
     pub rebuilt: Option<String>,
+    /// True when there was no index file.
+    pub created: bool,
     /// Records added.
     pub indexed: u64,
     /// Lines that could not be read as records (left out; `verify` tells more).
@@ -108,7 +114,7 @@ impl Index {
         let path = Index::path(data_dir);
         let (conn, fresh_reason) = match open_checked(&path) {
             Ok(Some(conn)) => (conn, None),
-            Ok(None) => (create(&path)?, Some("the index did not exist".to_owned())),
+            Ok(None) => (create(&path)?, Some(CREATED.to_owned())),
             Err(why) => {
                 remove_index_files(&path)?;
                 (create(&path)?, Some(why))
@@ -121,6 +127,11 @@ impl Index {
         };
         index.sync = index.catch_up(fresh_reason)?;
         Ok(index)
+    }
+
+    /// The index file inside an audit folder.
+    pub fn path_in(audit_dir: &Path) -> PathBuf {
+        audit_dir.join("index.sqlite")
     }
 
     /// The SQLite connection, for queries.

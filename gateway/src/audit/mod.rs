@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 pub mod handle;
 pub mod index;
+pub mod load;
 pub mod metrics;
 pub mod query;
 pub mod record;
