@@ -17,7 +17,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % bound
     }
 }
@@ -36,8 +39,22 @@ fn acknowledged_records_survive_sigkill_at_random_points_and_the_chain_verifies(
 
     for round in 0..14 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .args(["audit", "write-load", "--print-acks", "--records", "10000000", "--durable-every", "2"])
-            .args(["--concurrency", "8", "--segment-max-bytes", "65536", "--data-dir"])
+            .args([
+                "audit",
+                "write-load",
+                "--print-acks",
+                "--records",
+                "10000000",
+                "--durable-every",
+                "2",
+            ])
+            .args([
+                "--concurrency",
+                "8",
+                "--segment-max-bytes",
+                "65536",
+                "--data-dir",
+            ])
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -70,32 +87,50 @@ fn acknowledged_records_survive_sigkill_at_random_points_and_the_chain_verifies(
         text.push_str(&rest);
         let mut err = String::new();
         let _ = stderr.read_to_string(&mut err);
-        assert!(!status.success(), "round {round}: the writer finished before it was killed; stderr: {err}");
+        assert!(
+            !status.success(),
+            "round {round}: the writer finished before it was killed; stderr: {err}"
+        );
         torn_seen += usize::from(err.contains("torn"));
 
         // Only complete lines count: a line cut by the kill was never an ack.
         for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
             let mut parts = line.split_whitespace();
             if let (Some("ack"), Some(seq), Some(id)) = (parts.next(), parts.next(), parts.next()) {
-                acked.push((seq.parse().unwrap_or_else(|e| panic!("ack seq {seq}: {e}")), id.to_owned()));
+                acked.push((
+                    seq.parse().unwrap_or_else(|e| panic!("ack seq {seq}: {e}")),
+                    id.to_owned(),
+                ));
             }
         }
 
         let report = audit::verify(dir.path()).unwrap_or_else(|e| panic!("verify: {e}"));
-        assert!(report.ok(), "round {round} (seed {seed}): {:?}", report.problem);
+        assert!(
+            report.ok(),
+            "round {round} (seed {seed}): {:?}",
+            report.problem
+        );
         let on_disk = audit_support::stored(dir.path());
         for (seq, id) in &acked {
-            let rec = on_disk.get(seq).unwrap_or_else(|| panic!("round {round}: acked seq {seq} ({id}) is missing"));
+            let rec = on_disk
+                .get(seq)
+                .unwrap_or_else(|| panic!("round {round}: acked seq {seq} ({id}) is missing"));
             assert_eq!(&rec.record.decision_id, id, "round {round}: seq {seq}");
         }
     }
-    assert!(acked.len() > 14, "too few acks to mean anything: {}", acked.len());
+    assert!(
+        acked.len() > 14,
+        "too few acks to mean anything: {}",
+        acked.len()
+    );
 
     // A final clean start cuts any torn tail and the chain then verifies
     // with nothing left over.
-    let (handle, task) =
-        audit::AuditLog::open(audit::AuditSettings::new(dir.path())).unwrap_or_else(|e| panic!("open: {e}"));
-    handle.shutdown_blocking().unwrap_or_else(|e| panic!("shutdown: {e}"));
+    let (handle, task) = audit::AuditLog::open(audit::AuditSettings::new(dir.path()))
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    handle
+        .shutdown_blocking()
+        .unwrap_or_else(|e| panic!("shutdown: {e}"));
     drop(handle);
     task.join().unwrap_or_else(|e| panic!("join: {e}"));
     let report = audit::verify(dir.path()).unwrap_or_else(|e| panic!("verify: {e}"));
@@ -107,5 +142,8 @@ fn acknowledged_records_survive_sigkill_at_random_points_and_the_chain_verifies(
         .status()
         .unwrap_or_else(|e| panic!("verify cli: {e}"));
     assert_eq!(status.code(), Some(0));
-    eprintln!("{} acks checked over 14 kills; {torn_seen} restarts cut a torn line", acked.len());
+    eprintln!(
+        "{} acks checked over 14 kills; {torn_seen} restarts cut a torn line",
+        acked.len()
+    );
 }

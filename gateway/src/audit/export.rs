@@ -50,14 +50,20 @@ pub fn export_cases(index: &Index, filter: &Filter, out: &mut dyn Write) -> Resu
         let approved: Option<String> = approval
             .query_row(params![rec.decision_id], |r| r.get(0))
             .optional()
-            .map_err(|source| AuditError::Index { path: path.clone(), source })?;
+            .map_err(|source| AuditError::Index {
+                path: path.clone(),
+                source,
+            })?;
         let malicious = match approved.as_deref() {
             Some(v) => v != Verdict::Allow.name(),
             None => rec.verdict.withholds(),
         };
         let mut case = Map::new();
         case.insert("id".into(), json!(format!("audit-{}", stored.seq)));
-        case.insert("label".into(), json!(if malicious { "malicious" } else { "benign" }));
+        case.insert(
+            "label".into(),
+            json!(if malicious { "malicious" } else { "benign" }),
+        );
         if malicious
             && let Some(category) = rec
                 .steps
@@ -73,7 +79,8 @@ pub fn export_cases(index: &Index, filter: &Filter, out: &mut dyn Write) -> Resu
         case.insert("proposed".into(), replay.proposed.clone());
         let mut line = serde_json::to_vec(&Value::Object(case))?;
         line.push(b'\n');
-        out.write_all(&line).map_err(|e| AuditError::io("<export output>", e))?;
+        out.write_all(&line)
+            .map_err(|e| AuditError::io("<export output>", e))?;
         report.written += 1;
     }
     Ok(report)

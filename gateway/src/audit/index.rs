@@ -156,8 +156,10 @@ impl Index {
             source,
         };
         let tx = self.conn.transaction().map_err(sql_err)?;
+        let created = rebuilt.as_deref() == Some(CREATED);
         let mut report = SyncReport {
-            rebuilt: rebuilt.clone(),
+            rebuilt: rebuilt.clone().filter(|_| !created),
+            created,
             ..SyncReport::default()
         };
         if rebuilt.is_some() {

@@ -42,7 +42,11 @@ pub struct LoadReport {
 
 /// A realistic record; `i` makes it unique, `durable` makes it a block.
 pub fn sample_record(run: &str, i: u64, durable: bool) -> AuditRecord {
-    let verdict = if durable { Verdict::Block } else { Verdict::Allow };
+    let verdict = if durable {
+        Verdict::Block
+    } else {
+        Verdict::Allow
+    };
     let mut rec = AuditRecord::decision(format!("{run}-{i}"), "acme", "openai-chat", verdict);
     rec.request_id = Some(format!("req-{run}-{i}"));
     rec.agent = Some("billing-assistant".into());
@@ -62,11 +66,20 @@ pub fn sample_record(run: &str, i: u64, durable: bool) -> AuditRecord {
         step.reasons = vec!["the recipient came from a tool result, not from the user".into()];
     }
     rec.steps = vec![step];
-    rec.policy = PolicyInfo { digest: "sha256:5b1f0c9a".into(), rules_fired: rec.steps[0].rules.clone() };
-    rec.latency_us = [("parse", 41), ("graph", 88), ("guard", 23), ("policy", 310), ("total", 470 + i % 300)]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    rec.policy = PolicyInfo {
+        digest: "sha256:5b1f0c9a".into(),
+        rules_fired: rec.steps[0].rules.clone(),
+    };
+    rec.latency_us = [
+        ("parse", 41),
+        ("graph", 88),
+        ("guard", 23),
+        ("policy", 310),
+        ("total", 470 + i % 300),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
     rec.replay = Some(ReplayContext {
         tools: json!([{"type": "function", "function": {"name": "send_email", "parameters": {"type": "object", "properties": {"to": {"type": "string"}, "subject": {"type": "string"}, "body": {"type": "string"}}}}}]),
         messages: json!([
@@ -83,7 +96,11 @@ pub fn sample_record(run: &str, i: u64, durable: bool) -> AuditRecord {
 /// producers, then flushes. A full queue makes a producer retry after a
 /// short pause (counted), so the figure measured is what the writer sustains.
 pub async fn run(handle: &AuditHandle, opts: &LoadOptions) -> Result<LoadReport> {
-    let run = format!("w{}x{:x}", std::process::id(), super::time::now_us() % 0xffff_ffff);
+    let run = format!(
+        "w{}x{:x}",
+        std::process::id(),
+        super::time::now_us() % 0xffff_ffff
+    );
     let start = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -126,10 +143,17 @@ pub async fn run(handle: &AuditHandle, opts: &LoadOptions) -> Result<LoadReport>
     }
     let (mut durable, mut retries) = (0, 0);
     for task in tasks {
-        let (d, r) = task.await.map_err(|e| AuditError::WriterStopped(format!("a producer failed: {e}")))??;
+        let (d, r) = task
+            .await
+            .map_err(|e| AuditError::WriterStopped(format!("a producer failed: {e}")))??;
         durable += d;
         retries += r;
     }
     handle.flush().await?;
-    Ok(LoadReport { written: opts.records, durable, retries, elapsed: start.elapsed() })
+    Ok(LoadReport {
+        written: opts.records,
+        durable,
+        retries,
+        elapsed: start.elapsed(),
+    })
 }

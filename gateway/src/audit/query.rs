@@ -52,10 +52,16 @@ impl Filter {
         if let Some(t) = &self.tenant {
             push("r.tenant = ?", SqlValue::Text(t.clone()));
         }
-        for (kind, value) in [("tool", &self.tool), ("category", &self.category), ("rule", &self.rule)] {
+        for (kind, value) in [
+            ("tool", &self.tool),
+            ("category", &self.category),
+            ("rule", &self.rule),
+        ] {
             if let Some(value) = value {
                 push(
-                    &format!("EXISTS (SELECT 1 FROM tags t WHERE t.seq = r.seq AND t.kind = '{kind}' AND t.value = ?)"),
+                    &format!(
+                        "EXISTS (SELECT 1 FROM tags t WHERE t.seq = r.seq AND t.kind = '{kind}' AND t.value = ?)"
+                    ),
                     SqlValue::Text(value.clone()),
                 );
             }
@@ -66,7 +72,11 @@ impl Filter {
         if let Some(u) = self.until_us {
             push("r.ts_us < ?", SqlValue::Integer(u));
         }
-        let clause = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+        let clause = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
         (clause, params)
     }
 }
@@ -113,7 +123,9 @@ pub fn query(index: &Index, filter: &Filter) -> Result<Vec<Row>> {
         None => String::new(),
     };
     let tags = |kind: &str| {
-        format!("(SELECT group_concat(t.value, char(31)) FROM tags t WHERE t.seq = r.seq AND t.kind = '{kind}')")
+        format!(
+            "(SELECT group_concat(t.value, char(31)) FROM tags t WHERE t.seq = r.seq AND t.kind = '{kind}')"
+        )
     };
     let sql = format!(
         "SELECT r.seq, r.segment, r.line, r.offset, r.len, r.ts, r.event, r.verdict, r.decision_id, r.tenant, r.route,
@@ -123,10 +135,14 @@ pub fn query(index: &Index, filter: &Filter) -> Result<Vec<Row>> {
         tags("rule"),
     );
     let path = Index::path_in(index.audit_dir());
-    let sql_err = |source| AuditError::Index { path: path.clone(), source };
+    let sql_err = |source| AuditError::Index {
+        path: path.clone(),
+        source,
+    };
     let mut stmt = index.conn().prepare(&sql).map_err(sql_err)?;
     let split = |s: Option<String>| -> Vec<String> {
-        s.map(|s| s.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default()
+        s.map(|s| s.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default()
     };
     let rows = stmt
         .query_map(rusqlite::params_from_iter(params), |r| {
@@ -147,7 +163,9 @@ pub fn query(index: &Index, filter: &Filter) -> Result<Vec<Row>> {
             })
         })
         .map_err(sql_err)?;
-    let mut out = rows.collect::<rusqlite::Result<Vec<Row>>>().map_err(sql_err)?;
+    let mut out = rows
+        .collect::<rusqlite::Result<Vec<Row>>>()
+        .map_err(sql_err)?;
     out.reverse();
     Ok(out)
 }
@@ -163,6 +181,8 @@ pub fn load(index: &Index, row: &Row) -> Result<StoredRecord> {
     serde_json::from_slice(&line).map_err(|e| AuditError::Corrupt {
         segment: row.segment.clone(),
         line: row.line,
-        reason: format!("the indexed record no longer reads as a record ({e}); run `preflight audit verify`"),
+        reason: format!(
+            "the indexed record no longer reads as a record ({e}); run `preflight audit verify`"
+        ),
     })
 }

@@ -179,11 +179,21 @@ impl Redactor {
                 .fold(false, |changed, v| self.redact_value(v) | changed),
             Value::Object(map) => {
                 let mut changed = false;
+                // A rewrite diff op (`{"op", "path": "/password", "old", "new"}`)
+                // carries a field's values under other names.
+                let diff_of_secret = map.contains_key("op")
+                    && map
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .and_then(|p| p.rsplit('/').next())
+                        .is_some_and(|last| self.fields.contains(&normalize_field(last)));
                 for (key, v) in map.iter_mut() {
                     // A secret-named field holding a structure (a JSON
                     // schema's `password` property) is walked, not erased.
                     let scalar = matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
-                    if scalar && self.fields.contains(&normalize_field(key)) {
+                    let secret_key = self.fields.contains(&normalize_field(key))
+                        || (diff_of_secret && (key == "old" || key == "new"));
+                    if scalar && secret_key {
                         let text = match &*v {
                             Value::String(s) => s.clone(),
                             other => other.to_string(),
@@ -297,7 +307,7 @@ pub fn is_card_number(text: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn load_or_create_salt(audit_dir: &Path) -> Result<Vec<u8>> {

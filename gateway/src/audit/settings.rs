@@ -126,8 +126,8 @@ impl RawAuditConfig {
                     reason: format!("`{w}` is not \"all\", \"none\" or a rate in [0, 1]"),
                 });
             }
-            Some(RawAllow::Rate(r)) if r == 0.0 => AllowRecording::None,
-            Some(RawAllow::Rate(r)) if r == 1.0 => AllowRecording::All,
+            Some(RawAllow::Rate(0.0)) => AllowRecording::None,
+            Some(RawAllow::Rate(1.0)) => AllowRecording::All,
             Some(RawAllow::Rate(r)) if r > 0.0 && r < 1.0 => AllowRecording::Sample(r),
             Some(RawAllow::Rate(r)) => {
                 return Err(AuditError::Setting {

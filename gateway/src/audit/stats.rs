@@ -57,7 +57,10 @@ pub struct Stats {
 pub fn stats(index: &Index, filter: &Filter) -> Result<Stats> {
     let (clause, params) = filter.where_clause();
     let path = Index::path_in(index.audit_dir());
-    let sql_err = |source| AuditError::Index { path: path.clone(), source };
+    let sql_err = |source| AuditError::Index {
+        path: path.clone(),
+        source,
+    };
     let conn = index.conn();
     let p = || rusqlite::params_from_iter(params.iter().cloned());
 
@@ -70,7 +73,11 @@ pub fn stats(index: &Index, filter: &Filter) -> Result<Stats> {
         .map_err(sql_err)?;
     let grouped = |sql: String| -> Result<Vec<(String, u64)>> {
         let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
-        let rows = stmt.query_map(p(), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))).map_err(sql_err)?;
+        let rows = stmt
+            .query_map(p(), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(sql_err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
     };
     let by_column = |col: &str, limit: usize| {
@@ -82,7 +89,11 @@ pub fn stats(index: &Index, filter: &Filter) -> Result<Stats> {
         grouped(format!(
             "SELECT t.value, count(*) AS n FROM tags t JOIN records r ON r.seq = t.seq
              {} t.kind = '{kind}' GROUP BY t.value ORDER BY n DESC, t.value LIMIT {TOP}",
-            if clause.is_empty() { "WHERE".to_owned() } else { format!("{clause} AND") }
+            if clause.is_empty() {
+                "WHERE".to_owned()
+            } else {
+                format!("{clause} AND")
+            }
         ))
     };
     let mut stats = Stats {
@@ -98,8 +109,11 @@ pub fn stats(index: &Index, filter: &Filter) -> Result<Stats> {
         ..Stats::default()
     };
 
-    let latency_clause =
-        if clause.is_empty() { "WHERE".to_owned() } else { format!("{clause} AND") };
+    let latency_clause = if clause.is_empty() {
+        "WHERE".to_owned()
+    } else {
+        format!("{clause} AND")
+    };
     let mut stmt = conn
         .prepare(&format!(
             "SELECT r.latency_total_us FROM records r {latency_clause} r.latency_total_us IS NOT NULL ORDER BY 1"
@@ -112,12 +126,19 @@ pub fn stats(index: &Index, filter: &Filter) -> Result<Stats> {
         .map_err(sql_err)?;
     if !values.is_empty() {
         let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize].max(0) as u64;
-        stats.latency = Some(Latency { p50_us: at(0.5), p95_us: at(0.95), p99_us: at(0.99), max_us: at(1.0) });
+        stats.latency = Some(Latency {
+            p50_us: at(0.5),
+            p95_us: at(0.95),
+            p99_us: at(0.99),
+            max_us: at(1.0),
+        });
     }
 
     for seg in segment::list(index.audit_dir())? {
         stats.segments += 1;
-        stats.segment_bytes += std::fs::metadata(&seg.path).map_err(|e| AuditError::io(&seg.path, e))?.len();
+        stats.segment_bytes += std::fs::metadata(&seg.path)
+            .map_err(|e| AuditError::io(&seg.path, e))?
+            .len();
     }
     Ok(stats)
 }

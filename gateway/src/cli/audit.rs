@@ -156,8 +156,18 @@ pub enum AuditCommand {
 pub fn run(cmd: AuditCommand) -> CliResult {
     match cmd {
         AuditCommand::Verify { dir, json } => verify(&dir, json),
-        AuditCommand::Query { dir, filter, limit, json } => query_cmd(&dir, &filter.to_filter(limit), json),
-        AuditCommand::Export { dir, format, filter, out } => export(&dir, format, &filter.to_filter(None), out),
+        AuditCommand::Query {
+            dir,
+            filter,
+            limit,
+            json,
+        } => query_cmd(&dir, &filter.to_filter(limit), json),
+        AuditCommand::Export {
+            dir,
+            format,
+            filter,
+            out,
+        } => export(&dir, format, &filter.to_filter(None), out),
         AuditCommand::Stats { dir, filter, json } => stats_cmd(&dir, &filter.to_filter(None), json),
         AuditCommand::WriteLoad(args) => write_load(args),
     }
@@ -202,7 +212,12 @@ fn verify(dir: &DataDirArg, json: bool) -> CliResult {
         writeln!(out, "audit log BROKEN at {at}: {}", p.what).map_err(stdout_err)?;
         writeln!(out, "{} records before it checked out", report.records).map_err(stdout_err)?;
     } else if report.segments == 0 {
-        writeln!(out, "audit log OK: no records yet in {}", dir.data_dir.display()).map_err(stdout_err)?;
+        writeln!(
+            out,
+            "audit log OK: no records yet in {}",
+            dir.data_dir.display()
+        )
+        .map_err(stdout_err)?;
     } else {
         writeln!(
             out,
@@ -223,7 +238,10 @@ fn open_index(dir: &DataDirArg) -> Result<Index, CliError> {
     }
     let index = Index::open(&dir.data_dir).map_err(audit_err)?;
     if let Some(why) = &index.sync.rebuilt {
-        let _ = writeln!(std::io::stderr(), "note: rebuilt the audit index from the segments ({why})");
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: rebuilt the audit index from the segments ({why})"
+        );
     }
     if index.sync.skipped > 0 {
         warn(&format!(
@@ -245,10 +263,18 @@ fn query_cmd(dir: &DataDirArg, filter: &Filter, json: bool) -> CliResult {
             out.write_all(&line).map_err(stdout_err)?;
         }
     } else {
-        writeln!(out, "{:>8}  {:<27}  {:<16}  {:<12}  {:<24}  {:<24}  DECISION", "SEQ", "TIME", "VERDICT", "TENANT", "TOOLS", "RULES")
-            .map_err(stdout_err)?;
+        writeln!(
+            out,
+            "{:>8}  {:<27}  {:<16}  {:<12}  {:<24}  {:<24}  DECISION",
+            "SEQ", "TIME", "VERDICT", "TENANT", "TOOLS", "RULES"
+        )
+        .map_err(stdout_err)?;
         for r in &rows {
-            let verdict = if r.event == "approval" { format!("{} (approval)", r.verdict) } else { r.verdict.clone() };
+            let verdict = if r.event == "approval" {
+                format!("{} (approval)", r.verdict)
+            } else {
+                r.verdict.clone()
+            };
             writeln!(
                 out,
                 "{:>8}  {:<27}  {:<16}  {:<12}  {:<24}  {:<24}  {}",
@@ -268,7 +294,12 @@ fn query_cmd(dir: &DataDirArg, filter: &Filter, json: bool) -> CliResult {
     Ok(0)
 }
 
-fn export(dir: &DataDirArg, format: ExportFormat, filter: &Filter, out_path: Option<PathBuf>) -> CliResult {
+fn export(
+    dir: &DataDirArg,
+    format: ExportFormat,
+    filter: &Filter,
+    out_path: Option<PathBuf>,
+) -> CliResult {
     let index = open_index(dir)?;
     let mut out: Box<dyn Write> = match &out_path {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -283,7 +314,8 @@ fn export(dir: &DataDirArg, format: ExportFormat, filter: &Filter, out_path: Opt
             let _ = writeln!(
                 std::io::stderr(),
                 "exported {} cases ({} decisions without replay context left out)",
-                report.written, report.skipped_no_replay
+                report.written,
+                report.skipped_no_replay
             );
         }
         ExportFormat::Records => {
@@ -373,7 +405,10 @@ fn write_load(args: WriteLoadArgs) -> CliResult {
         .context("starting the runtime")?;
     let (handle, task) = log::AuditLog::open(settings).map_err(audit_err)?;
     if let Some(torn) = task.torn_tail() {
-        warn(&format!("cut a torn last line of {} bytes in {} (left by a crash)", torn.bytes, torn.segment));
+        warn(&format!(
+            "cut a torn last line of {} bytes in {} (left by a crash)",
+            torn.bytes, torn.segment
+        ));
     }
     let opts = log::load::LoadOptions {
         records: args.records,
