@@ -220,3 +220,15 @@ fn a_damaged_last_record_stops_the_writer_from_opening() {
         "{err}"
     );
 }
+
+#[test]
+fn verify_of_a_missing_data_dir_is_bad_input_not_an_intact_log() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path().join("typo"))
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}

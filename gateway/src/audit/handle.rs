@@ -45,7 +45,17 @@ impl AuditLog {
         let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) =
             std::sync::mpsc::sync_channel(settings.queue_capacity);
         let (done_tx, done_rx) = oneshot::channel();
-        let writer = Writer::new(opened, settings.clone(), metrics.clone(), failure.clone());
+        let otlp = match &settings.otlp {
+            Some(o) => Some(super::otlp::start(o, metrics.clone())?),
+            None => None,
+        };
+        let writer = Writer::new(
+            opened,
+            settings.clone(),
+            metrics.clone(),
+            failure.clone(),
+            otlp,
+        );
         let thread = std::thread::Builder::new()
             .name("preflight-audit-writer".into())
             .spawn(move || {

@@ -30,6 +30,12 @@ pub struct AuditMetrics {
     pub sampled_out: AtomicU64,
     /// Torn last lines cut at startup.
     pub torn_tails_repaired: AtomicU64,
+    /// Records sent to the OTLP collector.
+    pub otlp_exported: AtomicU64,
+    /// Records not exported because the export queue was full.
+    pub otlp_dropped: AtomicU64,
+    /// Records whose export POST failed.
+    pub otlp_failed: AtomicU64,
 }
 
 /// A point-in-time copy of the counters.
@@ -57,6 +63,12 @@ pub struct MetricsSnapshot {
     pub sampled_out: u64,
     /// See [`AuditMetrics::torn_tails_repaired`].
     pub torn_tails_repaired: u64,
+    /// See [`AuditMetrics::otlp_exported`].
+    pub otlp_exported: u64,
+    /// See [`AuditMetrics::otlp_dropped`].
+    pub otlp_dropped: u64,
+    /// See [`AuditMetrics::otlp_failed`].
+    pub otlp_failed: u64,
 }
 
 impl AuditMetrics {
@@ -75,6 +87,9 @@ impl AuditMetrics {
             write_errors: r(&self.write_errors),
             sampled_out: r(&self.sampled_out),
             torn_tails_repaired: r(&self.torn_tails_repaired),
+            otlp_exported: r(&self.otlp_exported),
+            otlp_dropped: r(&self.otlp_dropped),
+            otlp_failed: r(&self.otlp_failed),
         }
     }
 
@@ -85,7 +100,7 @@ impl AuditMetrics {
 
 impl MetricsSnapshot {
     /// `(metric name, value)` pairs in Prometheus naming, all counters.
-    pub fn pairs(&self) -> [(&'static str, u64); 11] {
+    pub fn pairs(&self) -> [(&'static str, u64); 14] {
         [
             ("preflight_audit_enqueued_total", self.enqueued),
             ("preflight_audit_written_total", self.written),
@@ -107,6 +122,9 @@ impl MetricsSnapshot {
                 "preflight_audit_torn_tails_repaired_total",
                 self.torn_tails_repaired,
             ),
+            ("preflight_audit_otlp_exported_total", self.otlp_exported),
+            ("preflight_audit_otlp_dropped_total", self.otlp_dropped),
+            ("preflight_audit_otlp_failed_total", self.otlp_failed),
         ]
     }
 }

@@ -12,6 +12,36 @@
 //! - Reading: [`verify()`], [`index::Index`], [`query`], [`export`], [`stats`].
 //!
 //! This module never decides anything: it records what the pipeline decided.
+//!
+//! How the server uses it:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), preflight_gateway::audit::AuditError> {
+//! use preflight_adapters::Verdict;
+//! use preflight_gateway::audit::{AuditLog, AuditRecord, AuditSettings};
+//!
+//! let (audit, task) = AuditLog::open(AuditSettings::new("./preflight-data"))?;
+//! if let Some(torn) = task.torn_tail() {
+//!     // Log it as a warning: a crash left an unfinished line, now cut.
+//!     let _ = torn;
+//! }
+//! // A block (rewrite, require_approval, approval outcome) must be on disk
+//! // before the response leaves: await the ack; on any error, fail closed.
+//! let ack = audit.record(AuditRecord::decision("d-1", "acme", "openai-chat", Verdict::Block)).await?;
+//! let _ = ack.seq;
+//! // Allow records are group-committed: queue and go on (a full queue is
+//! // still an error, counted in the metrics, never a silent drop).
+//! audit.try_record(AuditRecord::decision("d-2", "acme", "openai-chat", Verdict::Allow))?;
+//! // `/metrics`: plain counters.
+//! for (name, value) in audit.metrics_snapshot().pairs() {
+//!     let _ = (name, value);
+//! }
+//! // Shutdown: write and sync everything queued, then stop.
+//! audit.shutdown().await?;
+//! task.finished().await?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod chain;
 pub mod diff;
@@ -21,6 +51,7 @@ pub mod handle;
 pub mod index;
 pub mod load;
 pub mod metrics;
+pub mod otlp;
 pub mod query;
 pub mod record;
 pub mod redact;

@@ -59,29 +59,29 @@ const WHOLE: &[&str] = &[
     // PEM / OpenSSH private keys; an unterminated block runs to the end.
     r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
     // Provider API keys and tokens.
-    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}",
-    r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    r"\bgh[pousr]_[A-Za-z0-9]{30,}",
-    r"\bgithub_pat_[A-Za-z0-9_]{30,}",
-    r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",
-    r"\bAIza[0-9A-Za-z_\-]{35}",
-    r"\bglpat-[A-Za-z0-9_\-]{20,}",
-    r"\bhf_[A-Za-z0-9]{30,}",
+    r"(?-u:\b)sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}",
+    r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
+    r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{30,}",
+    r"(?-u:\b)github_pat_[A-Za-z0-9_]{30,}",
+    r"(?-u:\b)xox[abprs]-[A-Za-z0-9\-]{10,}",
+    r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}",
+    r"(?-u:\b)glpat-[A-Za-z0-9_\-]{20,}",
+    r"(?-u:\b)hf_[A-Za-z0-9]{30,}",
     // JSON Web Tokens.
-    r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    r"(?-u:\b)eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
 ];
 
 /// Patterns whose first capture group is the secret.
 const GROUPED: &[&str] = &[
-    r"\b[Bb]earer\s+([A-Za-z0-9\-._~+/]{16,}=*)",
-    r"\bBasic\s+([A-Za-z0-9+/]{16,}={0,2})",
-    r#"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?token|auth[_-]?token)\b["']?\s*[:=]\s*["']?([^\s"',;{}\]]+)"#,
+    r"(?-u:\b)[Bb]earer\s+([A-Za-z0-9\-._~+/]{16,}=*)",
+    r"(?-u:\b)Basic\s+([A-Za-z0-9+/]{16,}={0,2})",
+    r#"(?i)(?-u:\b)(?:pass(?:word|wd|phrase)?|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?token|auth[_-]?token)(?-u:\b)["']?\s*[:=]\s*["']?([^\s"',;{}\]]+)"#,
     r"[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]+:([^/\s@]+)@",
 ];
 
 /// Card-number candidates: 13 to 19 digits, spaces or dashes between.
-const CARD: &str = r"\b[2-6](?:[ \-]?[0-9]){12,18}\b";
+const CARD: &str = r"(?-u:\b)[2-6](?:[ \-]?[0-9]){12,18}(?-u:\b)";
 
 struct Patterns {
     any: RegexSet,

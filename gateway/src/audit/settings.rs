@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::error::{AuditError, Result};
+use super::otlp::{self, OtlpSettings};
 
 /// The data directory used when none is given.
 pub const DEFAULT_DATA_DIR: &str = "./preflight-data";
@@ -59,6 +60,8 @@ pub struct AuditSettings {
     pub group_commit: Duration,
     /// Most records written per batch (per `write` call).
     pub max_batch: usize,
+    /// Export a copy of each record to an OTLP/HTTP collector (off when `None`).
+    pub otlp: Option<OtlpSettings>,
 }
 
 impl AuditSettings {
@@ -74,6 +77,7 @@ impl AuditSettings {
             queue_capacity: 16_384,
             group_commit: Duration::from_millis(20),
             max_batch: 4096,
+            otlp: None,
         }
     }
 }
@@ -100,6 +104,9 @@ pub struct RawAuditConfig {
     /// Group-commit interval in milliseconds.
     #[serde(default)]
     pub group_commit_ms: Option<u64>,
+    /// `http://host:port[/path]` of an OTLP/HTTP collector; off when absent.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `allow = "all" | "none" | 0.25`.
@@ -166,6 +173,10 @@ impl RawAuditConfig {
         }
         if let Some(ms) = self.group_commit_ms {
             s.group_commit = Duration::from_millis(ms);
+        }
+        if let Some(endpoint) = self.otlp_endpoint {
+            otlp::parse_endpoint(&endpoint)?;
+            s.otlp = Some(OtlpSettings::new(endpoint));
         }
         Ok(s)
     }

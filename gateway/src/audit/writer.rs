@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use super::chain::{self, GENESIS, LineFault};
 use super::error::{AuditError, Result};
 use super::metrics::AuditMetrics;
+use super::otlp::OtlpItem;
 use super::segment::{self, Segment, TornTail};
 use super::settings::AuditSettings;
 use super::time;
@@ -200,7 +201,17 @@ pub(crate) struct Writer {
     flushes: Vec<oneshot::Sender<Result<u64, AuditError>>>,
     /// When the oldest unsynced write happened.
     unsynced_since: Option<Instant>,
+    /// The OTLP export queue and thread, when export is on.
+    otlp: Option<OtlpExport>,
+    /// Records of the current batch, sent for export once written.
+    otlp_pending: Vec<OtlpItem>,
 }
+
+/// The OTLP export queue and its thread.
+pub(crate) type OtlpExport = (
+    std::sync::mpsc::SyncSender<OtlpItem>,
+    std::thread::JoinHandle<()>,
+);
 
 impl Writer {
     pub(crate) fn new(
@@ -208,6 +219,7 @@ impl Writer {
         settings: AuditSettings,
         metrics: Arc<AuditMetrics>,
         failure: Arc<Mutex<Option<String>>>,
+        otlp: Option<OtlpExport>,
     ) -> Self {
         Writer {
             settings,
@@ -226,12 +238,19 @@ impl Writer {
             waiting: Vec::new(),
             flushes: Vec::new(),
             unsynced_since: None,
+            otlp,
+            otlp_pending: Vec::new(),
         }
     }
 
     /// Runs until every handle is gone, a shutdown arrives, or I/O fails.
     pub(crate) fn run(mut self, rx: Receiver<Msg>) -> Result<WriterReport> {
         let result = self.serve(&rx);
+        // Let the exporter drain what it has (each POST has a timeout) and end.
+        if let Some((tx, thread)) = self.otlp.take() {
+            drop(tx);
+            let _ = thread.join();
+        }
         if let Err(e) = &result {
             let reason = e.to_string();
             if let Ok(mut f) = self.failure.lock() {
@@ -332,6 +351,14 @@ impl Writer {
         }
         self.seq += 1;
         self.prev = chain::append_line(&mut self.buf, self.seq, &self.prev, &job.body);
+        if self.otlp.is_some() {
+            let item = OtlpItem {
+                seq: self.seq,
+                hash: self.prev.clone(),
+                body: job.body,
+            };
+            self.otlp_pending.push(item);
+        }
         if let Some(tx) = job.ack {
             let ack = Ack {
                 seq: self.seq,
@@ -359,6 +386,18 @@ impl Writer {
         AuditMetrics::add(&self.metrics.bytes, n);
         AuditMetrics::add(&self.metrics.batches, 1);
         self.unsynced_since.get_or_insert_with(Instant::now);
+        if let Some((tx, _)) = &self.otlp {
+            for item in self.otlp_pending.drain(..) {
+                let counter = match tx.try_send(item) {
+                    Ok(()) => continue,
+                    Err(std::sync::mpsc::TrySendError::Full(_)) => &self.metrics.otlp_dropped,
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                        &self.metrics.otlp_failed
+                    }
+                };
+                AuditMetrics::add(counter, 1);
+            }
+        }
         Ok(())
     }
 

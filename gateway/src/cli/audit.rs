@@ -189,6 +189,13 @@ fn warn(text: &str) {
 }
 
 fn verify(dir: &DataDirArg, json: bool) -> CliResult {
+    // A mistyped --data-dir must not read as "an intact, empty log".
+    if !dir.data_dir.is_dir() {
+        return Err(CliError::bad_input(anyhow::anyhow!(
+            "data directory {} does not exist (use --data-dir)",
+            dir.data_dir.display()
+        )));
+    }
     let report = log::verify(&dir.data_dir).map_err(audit_err)?;
     let mut out = std::io::stdout().lock();
     if let Some(torn) = &report.torn_tail {
