@@ -256,9 +256,8 @@ impl AuditHandle {
             rec.ts = time::now_rfc3339();
         }
         let durable = rec.needs_durability();
-        let mut value = serde_json::to_value(&rec)?;
-        self.inner.redactor.redact_value(&mut value);
-        let body = serde_json::to_vec(&value)?;
+        self.inner.redactor.redact_record(&mut rec);
+        let body = serde_json::to_vec(&rec)?;
         let metrics = &self.inner.metrics;
         match self
             .inner

@@ -18,11 +18,14 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::diff::DiffOp;
 use super::error::{AuditError, Result};
+use super::record::{AuditRecord, StepRecord};
 
 /// The prefix every redacted value starts with.
 pub const MARK: &str = "[REDACTED:sha256:";
@@ -83,24 +86,63 @@ const GROUPED: &[&str] = &[
 /// Card-number candidates: 13 to 19 digits, spaces or dashes between.
 const CARD: &str = r"(?-u:\b)[2-6](?:[ \-]?[0-9]){12,18}(?-u:\b)";
 
+/// Literals at least one of which every pattern above needs (compared
+/// ASCII-case-insensitively). Most strings in a record contain none, and a
+/// multi-literal search is far cheaper than running the patterns: this is
+/// the fast path. Keep it in step with `WHOLE` and `GROUPED`.
+const ANCHORS: &[&str] = &[
+    "private key",
+    "sk-",
+    "sk_",
+    "rk_",
+    "akia",
+    "asia",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "aiza",
+    "glpat-",
+    "hf_",
+    "eyj",
+    "bearer",
+    "basic",
+    "pass",
+    "pwd",
+    "secret",
+    "apikey",
+    "api_key",
+    "api-key",
+    "access_token",
+    "access-token",
+    "accesstoken",
+    "auth_token",
+    "auth-token",
+    "authtoken",
+    "://",
+];
+
 struct Patterns {
-    any: RegexSet,
+    anchors: AhoCorasick,
+    /// `WHOLE` then `GROUPED`: one pass says which patterns to run.
+    set: RegexSet,
     whole: Vec<Regex>,
     grouped: Vec<Regex>,
     card: Regex,
 }
 
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    let all: Vec<&str> = WHOLE
-        .iter()
-        .chain(GROUPED)
-        .chain([&CARD])
-        .copied()
-        .collect();
     // The patterns are constants checked by the tests; failing here is a build bug.
     #[expect(clippy::expect_used, reason = "constant patterns, covered by tests")]
     Patterns {
-        any: RegexSet::new(&all).expect("redaction patterns compile"),
+        anchors: AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(ANCHORS)
+            .expect("anchors build"),
+        set: RegexSet::new(WHOLE.iter().chain(GROUPED)).expect("patterns compile"),
         whole: WHOLE
             .iter()
             .map(|p| Regex::new(p).expect("pattern compiles"))
@@ -112,6 +154,25 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         card: Regex::new(CARD).expect("pattern compiles"),
     }
 });
+
+/// True when `s` has 13 or more digits in a run that only spaces and dashes
+/// interrupt: the precondition for a card number.
+fn has_digit_run(s: &str) -> bool {
+    let mut run = 0;
+    for b in s.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                run += 1;
+                if run >= 13 {
+                    return true;
+                }
+            }
+            b' ' | b'-' => {}
+            _ => run = 0,
+        }
+    }
+    false
+}
 
 /// Replaces secrets with salted hashes.
 #[derive(Clone)]
@@ -231,14 +292,18 @@ impl Redactor {
 
     fn redact_text(&self, s: &str) -> Option<String> {
         let p = &*PATTERNS;
-        if !p.any.is_match(s) {
+        if !p.anchors.is_match(s) && !has_digit_run(s) {
             return None;
         }
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        for re in &p.whole {
-            spans.extend(re.find_iter(s).map(|m| (m.start(), m.end())));
-        }
-        for re in &p.grouped {
+        for i in p.set.matches(s).iter() {
+            if let Some(re) = p.whole.get(i) {
+                spans.extend(re.find_iter(s).map(|m| (m.start(), m.end())));
+                continue;
+            }
+            let Some(re) = p.grouped.get(i - p.whole.len()) else {
+                continue;
+            };
             for caps in re.captures_iter(s) {
                 if let Some(m) = caps.get(1)
                     && !m.as_str().starts_with("[REDACTED")
@@ -274,6 +339,109 @@ impl Redactor {
         }
         out.push_str(&s[pos..]);
         Some(out)
+    }
+}
+
+impl Redactor {
+    /// Redacts every field of a record in place. The destructuring is
+    /// exhaustive on purpose: a field added to the record does not compile
+    /// until it is decided here whether it can hold a secret.
+    pub fn redact_record(&self, rec: &mut AuditRecord) {
+        let AuditRecord {
+            ts: _,
+            event: _,
+            verdict: _,
+            decision_id,
+            request_id,
+            tenant,
+            agent,
+            session,
+            route,
+            upstream,
+            model,
+            format: _,
+            steps,
+            policy,
+            guard_model: _,
+            approval,
+            // Stage names and numbers, set by the gateway.
+            latency_us: _,
+            replay,
+        } = rec;
+        self.text(decision_id);
+        self.text(tenant);
+        self.text(route);
+        for s in [request_id, agent, session, upstream, model]
+            .into_iter()
+            .flatten()
+        {
+            self.text(s);
+        }
+        for step in steps {
+            let StepRecord {
+                step_id,
+                tool,
+                verdict: _,
+                arguments,
+                labels: _,
+                provenance,
+                risk: _,
+                category: _,
+                categories: _,
+                rules: _,
+                reasons,
+                rewrite,
+            } = step;
+            self.text(step_id);
+            self.text(tool);
+            self.redact_value(arguments);
+            self.redact_value(provenance);
+            reasons.iter_mut().for_each(|r| self.text(r));
+            for op in rewrite.iter_mut().flatten() {
+                self.redact_diff_op(op);
+            }
+        }
+        policy.rules_fired.iter_mut().for_each(|r| self.text(r));
+        if let Some(a) = approval {
+            for s in [&mut a.by, &mut a.note].into_iter().flatten() {
+                self.text(s);
+            }
+        }
+        if let Some(r) = replay {
+            self.redact_value(&mut r.tools);
+            self.redact_value(&mut r.messages);
+            self.redact_value(&mut r.proposed);
+        }
+    }
+
+    /// A rewrite diff op carries a field's values under `old`/`new`, so the
+    /// field name comes from the op's path.
+    fn redact_diff_op(&self, op: &mut DiffOp) {
+        let secret_field = op
+            .path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| self.fields.contains(&normalize_field(last)));
+        for v in [&mut op.old, &mut op.new].into_iter().flatten() {
+            match v {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) if secret_field => {
+                    let text = match &*v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    *v = Value::String(self.placeholder(&text));
+                }
+                _ => {
+                    self.redact_value(v);
+                }
+            }
+        }
+    }
+
+    fn text(&self, s: &mut String) {
+        if let Some(new) = self.redact_str(s) {
+            *s = new;
+        }
     }
 }
 
