@@ -195,6 +195,8 @@ pub(crate) struct Writer {
     prev: String,
     written: u64,
     buf: Vec<u8>,
+    /// Records in `buf`.
+    buffered: u64,
     /// Acks waiting for the next sync.
     waiting: Vec<(AckSender, Ack)>,
     /// Flush and shutdown requests waiting for the next sync.
@@ -235,6 +237,7 @@ impl Writer {
             prev: opened.prev,
             written: 0,
             buf: Vec::with_capacity(1 << 20),
+            buffered: 0,
             waiting: Vec::new(),
             flushes: Vec::new(),
             unsynced_since: None,
@@ -351,6 +354,7 @@ impl Writer {
         }
         self.seq += 1;
         self.prev = chain::append_line(&mut self.buf, self.seq, &self.prev, &job.body);
+        self.buffered += 1;
         if self.otlp.is_some() {
             let item = OtlpItem {
                 seq: self.seq,
@@ -375,7 +379,7 @@ impl Writer {
             return Ok(());
         }
         let n = self.buf.len() as u64;
-        let records = bytecount_newlines(&self.buf);
+        let records = std::mem::take(&mut self.buffered);
         self.file
             .write_all(&self.buf)
             .map_err(|e| AuditError::io(&self.segment.path, e))?;
@@ -474,8 +478,4 @@ fn fail_msg(msg: Msg, reason: &str, metrics: &AuditMetrics) {
             let _ = tx.send(Err(err()));
         }
     }
-}
-
-fn bytecount_newlines(buf: &[u8]) -> u64 {
-    buf.iter().filter(|&&b| b == b'\n').count() as u64
 }
