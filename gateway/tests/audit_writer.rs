@@ -178,3 +178,49 @@ fn allow_sampling_none_keeps_blocks_and_approvals_but_no_allows() {
         .collect();
     assert_eq!(ids, ["b", "c"]);
 }
+
+#[test]
+fn every_record_accepted_while_shutdown_races_producers_is_written() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (handle, task) =
+        AuditLog::open(audit_support::settings(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+    let producers: Vec<_> = (0..4)
+        .map(|t| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let mut accepted = 0u64;
+                for i in 0..20_000 {
+                    let rec = audit_support::decision(
+                        &format!("t{t}-{i}"),
+                        "acme",
+                        "read_file",
+                        Verdict::Allow,
+                    );
+                    match handle.try_record(rec) {
+                        Ok(_) => accepted += 1,
+                        Err(AuditError::WriterStopped(_)) => break,
+                        Err(AuditError::Backpressure { .. }) => std::thread::yield_now(),
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    // Let the producers get going, then shut down under their feet.
+    while handle.metrics_snapshot().enqueued < 200 {
+        std::thread::yield_now();
+    }
+    handle.shutdown_blocking().unwrap_or_else(|e| panic!("{e}"));
+    let accepted: u64 = producers
+        .into_iter()
+        .map(|p| p.join().unwrap_or_else(|_| panic!("producer")))
+        .sum();
+    drop(handle);
+    let report = task.join().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        report.written, accepted,
+        "accepted records were left unwritten"
+    );
+    assert_eq!(audit_support::stored(dir.path()).len() as u64, accepted);
+}

@@ -72,6 +72,7 @@ impl AuditLog {
                 failure,
                 allow: settings.allow,
                 capacity: settings.queue_capacity,
+                closed: std::sync::RwLock::new(false),
             }),
         };
         Ok((
@@ -138,6 +139,11 @@ struct Inner {
     failure: Arc<Mutex<Option<String>>>,
     allow: AllowRecording,
     capacity: usize,
+    /// True once shutdown began. Submitters hold the read lock across the
+    /// check and the send, and shutdown takes the write lock to set it, so
+    /// every accepted record is queued before the shutdown message: the
+    /// writer writes it, none is left behind unwritten.
+    closed: std::sync::RwLock<bool>,
 }
 
 /// What [`AuditHandle::try_record`] did with a record.
@@ -219,6 +225,7 @@ impl AuditHandle {
     /// Writes and syncs everything queued, then stops the writer. Records
     /// offered afterwards fail with [`AuditError::WriterStopped`].
     pub async fn shutdown(&self) -> Result<u64> {
+        self.inner.close();
         let (tx, rx) = oneshot::channel();
         self.send_control(Msg::Shutdown(tx)).await?;
         rx.await.unwrap_or_else(|_| Err(self.inner.stopped_error()))
@@ -226,6 +233,7 @@ impl AuditHandle {
 
     /// Blocking form of [`AuditHandle::shutdown`].
     pub fn shutdown_blocking(&self) -> Result<u64> {
+        self.inner.close();
         let (tx, rx) = oneshot::channel();
         self.inner
             .tx
@@ -259,6 +267,15 @@ impl AuditHandle {
         self.inner.redactor.redact_record(&mut rec);
         let body = serde_json::to_vec(&rec)?;
         let metrics = &self.inner.metrics;
+        let closed = self
+            .inner
+            .closed
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *closed {
+            AuditMetrics::add(&metrics.rejected_stopped, 1);
+            return Err(self.inner.stopped_error());
+        }
         match self
             .inner
             .tx
@@ -299,6 +316,13 @@ impl AuditHandle {
 }
 
 impl Inner {
+    fn close(&self) {
+        *self
+            .closed
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+    }
+
     fn stopped_error(&self) -> AuditError {
         let reason = self
             .failure

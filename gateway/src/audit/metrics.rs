@@ -24,8 +24,10 @@ pub struct AuditMetrics {
     pub rejected_backpressure: AtomicU64,
     /// Records refused because the writer had stopped.
     pub rejected_stopped: AtomicU64,
-    /// Records that failed in the writer (I/O error); the writer stops after one.
+    /// I/O failures in the writer; it stops after the first.
     pub write_errors: AtomicU64,
+    /// Records left unconfirmed by a writer failure (their callers got an error).
+    pub failed_records: AtomicU64,
     /// Allow records left out by the sampling setting.
     pub sampled_out: AtomicU64,
     /// Torn last lines cut at startup.
@@ -59,6 +61,8 @@ pub struct MetricsSnapshot {
     pub rejected_stopped: u64,
     /// See [`AuditMetrics::write_errors`].
     pub write_errors: u64,
+    /// See [`AuditMetrics::failed_records`].
+    pub failed_records: u64,
     /// See [`AuditMetrics::sampled_out`].
     pub sampled_out: u64,
     /// See [`AuditMetrics::torn_tails_repaired`].
@@ -85,6 +89,7 @@ impl AuditMetrics {
             rejected_backpressure: r(&self.rejected_backpressure),
             rejected_stopped: r(&self.rejected_stopped),
             write_errors: r(&self.write_errors),
+            failed_records: r(&self.failed_records),
             sampled_out: r(&self.sampled_out),
             torn_tails_repaired: r(&self.torn_tails_repaired),
             otlp_exported: r(&self.otlp_exported),
@@ -100,7 +105,7 @@ impl AuditMetrics {
 
 impl MetricsSnapshot {
     /// `(metric name, value)` pairs in Prometheus naming, all counters.
-    pub fn pairs(&self) -> [(&'static str, u64); 14] {
+    pub fn pairs(&self) -> [(&'static str, u64); 15] {
         [
             ("preflight_audit_enqueued_total", self.enqueued),
             ("preflight_audit_written_total", self.written),
@@ -117,6 +122,7 @@ impl MetricsSnapshot {
                 self.rejected_stopped,
             ),
             ("preflight_audit_write_errors_total", self.write_errors),
+            ("preflight_audit_failed_records_total", self.failed_records),
             ("preflight_audit_sampled_out_total", self.sampled_out),
             (
                 "preflight_audit_torn_tails_repaired_total",

@@ -454,8 +454,11 @@ impl Writer {
     }
 
     fn fail_all(&mut self, reason: &str) {
-        let failed = self.waiting.len() as u64;
-        AuditMetrics::add(&self.metrics.write_errors, failed.max(1));
+        AuditMetrics::add(&self.metrics.write_errors, 1);
+        // Records the failure left unconfirmed: buffered ones never reached
+        // the file; acked ones may have, but were never synced.
+        let unconfirmed = self.buffered.max(self.waiting.len() as u64);
+        AuditMetrics::add(&self.metrics.failed_records, unconfirmed);
         for (tx, _) in self.waiting.drain(..) {
             let _ = tx.send(Err(AuditError::WriterStopped(reason.to_owned())));
         }
