@@ -8,8 +8,8 @@
 //! counted), and the request that needed it must fail closed.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
@@ -20,7 +20,7 @@ use super::redact::Redactor;
 use super::segment::TornTail;
 use super::settings::{AllowRecording, AuditSettings};
 use super::time;
-use super::writer::{self, Ack, Job, Msg, Writer, WriterReport};
+use super::writer::{self, Ack, Gate, Job, Msg, Writer, WriterReport};
 
 /// Entry point: opens a data directory's audit log for writing.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl AuditLog {
         if torn.is_some() {
             AuditMetrics::add(&metrics.torn_tails_repaired, 1);
         }
-        let failure = Arc::new(Mutex::new(None));
+        let gate = Arc::new(Gate::default());
         let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) =
             std::sync::mpsc::sync_channel(settings.queue_capacity);
         let (done_tx, done_rx) = oneshot::channel();
@@ -53,7 +53,7 @@ impl AuditLog {
             opened,
             settings.clone(),
             metrics.clone(),
-            failure.clone(),
+            gate.clone(),
             otlp,
         );
         let thread = std::thread::Builder::new()
@@ -69,10 +69,9 @@ impl AuditLog {
                 tx,
                 redactor,
                 metrics,
-                failure,
+                gate,
                 allow: settings.allow,
                 capacity: settings.queue_capacity,
-                closed: std::sync::RwLock::new(false),
             }),
         };
         Ok((
@@ -136,14 +135,9 @@ struct Inner {
     tx: SyncSender<Msg>,
     redactor: Redactor,
     metrics: Arc<AuditMetrics>,
-    failure: Arc<Mutex<Option<String>>>,
+    gate: Arc<Gate>,
     allow: AllowRecording,
     capacity: usize,
-    /// True once shutdown began. Submitters hold the read lock across the
-    /// check and the send, and shutdown takes the write lock to set it, so
-    /// every accepted record is queued before the shutdown message: the
-    /// writer writes it, none is left behind unwritten.
-    closed: std::sync::RwLock<bool>,
 }
 
 /// What [`AuditHandle::try_record`] did with a record.
@@ -267,31 +261,33 @@ impl AuditHandle {
         self.inner.redactor.redact_record(&mut rec);
         let body = serde_json::to_vec(&rec)?;
         let metrics = &self.inner.metrics;
-        let closed = self
-            .inner
-            .closed
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if *closed {
-            AuditMetrics::add(&metrics.rejected_stopped, 1);
-            return Err(self.inner.stopped_error());
-        }
-        match self
-            .inner
-            .tx
-            .try_send(Msg::Record(Job { body, durable, ack }))
-        {
-            Ok(()) => {
+        // The gate is held (shared) across the check and the send: see `Gate`.
+        // The stopped error is built after it is released, since it reads
+        // the gate again.
+        let sent = {
+            let gate = self.inner.gate.enter();
+            if gate.closed {
+                None
+            } else {
+                Some(
+                    self.inner
+                        .tx
+                        .try_send(Msg::Record(Job { body, durable, ack })),
+                )
+            }
+        };
+        match sent {
+            Some(Ok(())) => {
                 AuditMetrics::add(&metrics.enqueued, 1);
                 Ok(())
             }
-            Err(TrySendError::Full(_)) => {
+            Some(Err(TrySendError::Full(_))) => {
                 AuditMetrics::add(&metrics.rejected_backpressure, 1);
                 Err(AuditError::Backpressure {
                     capacity: self.inner.capacity,
                 })
             }
-            Err(TrySendError::Disconnected(_)) => {
+            None | Some(Err(TrySendError::Disconnected(_))) => {
                 AuditMetrics::add(&metrics.rejected_stopped, 1);
                 Err(self.inner.stopped_error())
             }
@@ -317,19 +313,10 @@ impl AuditHandle {
 
 impl Inner {
     fn close(&self) {
-        *self
-            .closed
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        self.gate.close(None);
     }
 
     fn stopped_error(&self) -> AuditError {
-        let reason = self
-            .failure
-            .lock()
-            .ok()
-            .and_then(|f| f.clone())
-            .unwrap_or_else(|| "the writer was shut down".to_owned());
-        AuditError::WriterStopped(reason)
+        self.gate.stopped_error()
     }
 }

@@ -14,7 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use tokio::sync::oneshot;
@@ -26,6 +26,48 @@ use super::otlp::OtlpItem;
 use super::segment::{self, Segment, TornTail};
 use super::settings::AuditSettings;
 use super::time;
+
+/// Whether records may still be queued, and why not. Submitters hold the
+/// read lock across the check and the send; closing takes the write lock.
+/// So every record accepted before a close is in the queue ahead of the
+/// shutdown message (and gets written), and none is accepted after it: no
+/// record is ever accepted and then silently left behind.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    state: RwLock<GateState>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct GateState {
+    pub closed: bool,
+    pub failure: Option<String>,
+}
+
+impl Gate {
+    /// Closes the gate; `failure` says why, when the writer failed.
+    pub(crate) fn close(&self, failure: Option<String>) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.closed = true;
+        if failure.is_some() {
+            state.failure = failure;
+        }
+    }
+
+    /// Holds the gate open (shared) while a record is queued.
+    pub(crate) fn enter(&self) -> std::sync::RwLockReadGuard<'_, GateState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The error for a record refused because the writer is gone.
+    pub(crate) fn stopped_error(&self) -> AuditError {
+        let state = self.enter();
+        let reason = state
+            .failure
+            .clone()
+            .unwrap_or_else(|| "the writer was shut down".to_owned());
+        AuditError::WriterStopped(reason)
+    }
+}
 
 /// What a writer confirms for one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,7 +226,7 @@ fn first_record_us(path: &Path) -> Result<Option<i64>> {
 pub(crate) struct Writer {
     settings: AuditSettings,
     metrics: Arc<AuditMetrics>,
-    failure: Arc<Mutex<Option<String>>>,
+    gate: Arc<Gate>,
     dir: PathBuf,
     _lock: File,
     segment: Segment,
@@ -220,13 +262,13 @@ impl Writer {
         opened: Opened,
         settings: AuditSettings,
         metrics: Arc<AuditMetrics>,
-        failure: Arc<Mutex<Option<String>>>,
+        gate: Arc<Gate>,
         otlp: Option<OtlpExport>,
     ) -> Self {
         Writer {
             settings,
             metrics,
-            failure,
+            gate,
             dir: opened.dir,
             _lock: opened.lock,
             segment: opened.segment,
@@ -256,9 +298,9 @@ impl Writer {
         }
         if let Err(e) = &result {
             let reason = e.to_string();
-            if let Ok(mut f) = self.failure.lock() {
-                *f = Some(reason.clone());
-            }
+            // Close the gate first: after this no record can be queued,
+            // so draining the queue below fails every record still in it.
+            self.gate.close(Some(reason.clone()));
             self.fail_all(&reason);
             // Fail whatever is still queued; new sends see the queue closed.
             drop(self.file);
