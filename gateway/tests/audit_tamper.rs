@@ -232,3 +232,48 @@ fn verify_of_a_missing_data_dir_is_bad_input_not_an_intact_log() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+#[test]
+fn an_anchor_catches_records_cut_from_the_end_and_a_rewritten_history() {
+    let dir = log_with(6);
+    let report = audit::verify(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let anchor: audit::Anchor = format!("{}:{}", report.records, report.head)
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(audit::verify_with_anchor(dir.path(), Some(&anchor)).is_ok_and(|r| r.ok()));
+
+    // Cutting the last two records leaves a chain that verifies on its own...
+    let (seg, lines) = segment_lines(&dir);
+    write_lines(&seg, &lines[..4]);
+    assert!(audit::verify(dir.path()).is_ok_and(|r| r.ok()));
+    // ...but not against the anchor kept elsewhere.
+    let p = audit::verify_with_anchor(dir.path(), Some(&anchor))
+        .ok()
+        .and_then(|r| r.problem)
+        .unwrap_or_else(|| panic!("tail cut not detected"));
+    assert!(p.what.contains("deleted from its end"), "{}", p.what);
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args([
+            "audit",
+            "verify",
+            "--anchor",
+            &format!("6:{}", anchor.hash),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BROKEN at the end of the log"));
+
+    // An anchor in the middle with another hash: the history was rewritten.
+    let wrong: audit::Anchor = format!("2:{}", "a".repeat(64))
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let p = audit::verify_with_anchor(dir.path(), Some(&wrong))
+        .ok()
+        .and_then(|r| r.problem)
+        .unwrap_or_else(|| panic!("rewrite not detected"));
+    assert_eq!(p.seq, Some(2));
+    assert!("6:nothex".parse::<audit::Anchor>().is_err());
+}

@@ -71,5 +71,5 @@ pub use record::{
 };
 pub use redact::Redactor;
 pub use settings::{AllowRecording, AuditSettings, DEFAULT_DATA_DIR, RawAuditConfig};
-pub use verify::{VerifyReport, verify};
+pub use verify::{Anchor, VerifyReport, verify, verify_with_anchor};
 pub use writer::{Ack, WriterReport};

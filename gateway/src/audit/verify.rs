@@ -62,8 +62,45 @@ impl VerifyReport {
     }
 }
 
+/// A chain position published earlier (`seq` and its hash, as `verify`
+/// printed them), which the log must still contain. The chain alone cannot
+/// show that records were cut from its end; an anchor kept elsewhere can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The record's seq.
+    pub seq: u64,
+    /// Its hash (hex).
+    pub hash: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    /// Reads `SEQ:HASH`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (seq, hash) = s
+            .split_once(':')
+            .ok_or_else(|| format!("`{s}` is not SEQ:HASH"))?;
+        let seq = seq
+            .parse()
+            .map_err(|_| format!("`{seq}` is not a record seq"))?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("`{hash}` is not a 64-digit hex SHA-256"));
+        }
+        Ok(Anchor {
+            seq,
+            hash: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
 /// Verifies the log of a data directory.
 pub fn verify(data_dir: &Path) -> Result<VerifyReport> {
+    verify_with_anchor(data_dir, None)
+}
+
+/// Verifies the log and checks that it still holds `anchor`, unchanged.
+pub fn verify_with_anchor(data_dir: &Path, anchor: Option<&Anchor>) -> Result<VerifyReport> {
     let segments = segment::list(&segment::audit_dir(data_dir))?;
     let mut report = VerifyReport {
         segments: segments.len(),
@@ -133,10 +170,32 @@ pub fn verify(data_dir: &Path) -> Result<VerifyReport> {
                 report.problem = Some(problem(Some(info.seq), Some(info.decision_id), what));
                 return Ok(report);
             }
+            if let Some(a) = anchor.filter(|a| a.seq == info.seq)
+                && a.hash != info.hash
+            {
+                let what = format!(
+                    "the anchor says seq {} hashed to {}, the log now holds {}: the log was rewritten up to here",
+                    a.seq, a.hash, info.hash
+                );
+                report.problem = Some(problem(Some(info.seq), Some(info.decision_id), what));
+                return Ok(report);
+            }
             report.head = info.hash;
             report.records += 1;
             expected_seq += 1;
         }
+    }
+    if let Some(a) = anchor.filter(|a| a.seq > report.records) {
+        report.problem = Some(Problem {
+            segment: segments.last().map(|s| s.name()).unwrap_or_default(),
+            line: 0,
+            seq: None,
+            decision_id: None,
+            what: format!(
+                "the log ends at seq {} but the anchor names seq {}: records were deleted from its end",
+                report.records, a.seq
+            ),
+        });
     }
     Ok(report)
 }

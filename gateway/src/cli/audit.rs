@@ -101,6 +101,11 @@ pub enum AuditCommand {
         /// The data directory.
         #[command(flatten)]
         dir: DataDirArg,
+        /// A chain position printed by an earlier verify (`SEQ:HASH`, kept
+        /// somewhere else): the log must still hold it, unchanged. This is
+        /// what catches records cut from the end of the log.
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Option<log::Anchor>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -155,7 +160,7 @@ pub enum AuditCommand {
 /// Runs the command.
 pub fn run(cmd: AuditCommand) -> CliResult {
     match cmd {
-        AuditCommand::Verify { dir, json } => verify(&dir, json),
+        AuditCommand::Verify { dir, anchor, json } => verify(&dir, anchor.as_ref(), json),
         AuditCommand::Query {
             dir,
             filter,
@@ -188,7 +193,7 @@ fn warn(text: &str) {
     let _ = writeln!(std::io::stderr(), "warning: {text}");
 }
 
-fn verify(dir: &DataDirArg, json: bool) -> CliResult {
+fn verify(dir: &DataDirArg, anchor: Option<&log::Anchor>, json: bool) -> CliResult {
     // A mistyped --data-dir must not read as "an intact, empty log".
     if !dir.data_dir.is_dir() {
         return Err(CliError::bad_input(anyhow::anyhow!(
@@ -196,7 +201,7 @@ fn verify(dir: &DataDirArg, json: bool) -> CliResult {
             dir.data_dir.display()
         )));
     }
-    let report = log::verify(&dir.data_dir).map_err(audit_err)?;
+    let report = log::verify_with_anchor(&dir.data_dir, anchor).map_err(audit_err)?;
     let mut out = std::io::stdout().lock();
     if let Some(torn) = &report.torn_tail {
         warn(&format!(
@@ -208,7 +213,11 @@ fn verify(dir: &DataDirArg, json: bool) -> CliResult {
         let text = serde_json::to_string(&report).context("serializing the report")?;
         writeln!(out, "{text}").map_err(stdout_err)?;
     } else if let Some(p) = &report.problem {
-        let mut at = format!("{} line {}", p.segment, p.line);
+        let mut at = if p.line == 0 {
+            "the end of the log".to_owned()
+        } else {
+            format!("{} line {}", p.segment, p.line)
+        };
         if let Some(seq) = p.seq {
             at.push_str(&format!(" (record seq {seq}"));
             if let Some(id) = p.decision_id.as_deref().filter(|id| !id.is_empty()) {
@@ -228,8 +237,8 @@ fn verify(dir: &DataDirArg, json: bool) -> CliResult {
     } else {
         writeln!(
             out,
-            "audit log OK: {} records in {} segments, chain head {}",
-            report.records, report.segments, report.head
+            "audit log OK: {} records in {} segments\nchain head: {}:{} (keep it elsewhere; `--anchor` checks it later)",
+            report.records, report.segments, report.records, report.head
         )
         .map_err(stdout_err)?;
     }
