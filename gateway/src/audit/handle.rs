@@ -60,7 +60,7 @@ impl AuditLog {
             .name("preflight-audit-writer".into())
             .spawn(move || {
                 let result = writer.run(rx);
-                let _ = done_tx.send(result.clone_report());
+                let _ = done_tx.send(copy_report(&result));
                 result
             })
             .map_err(|e| AuditError::io(&settings.data_dir, e))?;
@@ -85,16 +85,13 @@ impl AuditLog {
     }
 }
 
-trait CloneReport {
-    fn clone_report(&self) -> Result<WriterReport>;
-}
-
-impl CloneReport for Result<WriterReport> {
-    fn clone_report(&self) -> Result<WriterReport> {
-        match self {
-            Ok(r) => Ok(r.clone()),
-            Err(e) => Err(AuditError::WriterStopped(e.to_string())),
-        }
+/// A copy of the writer's outcome for [`AuditTask::finished`] (errors are
+/// not `Clone`; the writer only ever ends with `WriterStopped`).
+fn copy_report(result: &Result<WriterReport>) -> Result<WriterReport> {
+    match result {
+        Ok(r) => Ok(r.clone()),
+        Err(AuditError::WriterStopped(reason)) => Err(AuditError::WriterStopped(reason.clone())),
+        Err(other) => Err(AuditError::WriterStopped(other.to_string())),
     }
 }
 
@@ -119,6 +116,7 @@ impl AuditTask {
             .done
             .await
             .unwrap_or_else(|_| Err(AuditError::WriterStopped("writer thread panicked".into())));
+        // The thread has sent its outcome and is returning: this join is immediate.
         let _ = self.thread.join();
         result
     }

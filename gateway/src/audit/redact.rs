@@ -207,6 +207,19 @@ impl Redactor {
         Ok(Redactor::new(load_or_create_salt(audit_dir)?, extra_fields))
     }
 
+    /// Whether a field of this name holds a secret. Most keys are already
+    /// lowercase snake_case and are looked up without allocating.
+    fn is_secret_field(&self, key: &str) -> bool {
+        if key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            self.fields.contains(key)
+        } else {
+            self.fields.contains(&normalize_field(key))
+        }
+    }
+
     /// The placeholder for a secret.
     pub fn placeholder(&self, secret: &str) -> String {
         let mut h = Sha256::new();
@@ -247,12 +260,12 @@ impl Redactor {
                         .get("path")
                         .and_then(Value::as_str)
                         .and_then(|p| p.rsplit('/').next())
-                        .is_some_and(|last| self.fields.contains(&normalize_field(last)));
+                        .is_some_and(|last| self.is_secret_field(last));
                 for (key, v) in map.iter_mut() {
                     // A secret-named field holding a structure (a JSON
                     // schema's `password` property) is walked, not erased.
                     let scalar = matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
-                    let secret_key = self.fields.contains(&normalize_field(key))
+                    let secret_key = self.is_secret_field(key)
                         || (diff_of_secret && (key == "old" || key == "new"));
                     if scalar && secret_key {
                         let text = match &*v {
@@ -421,7 +434,7 @@ impl Redactor {
             .path
             .rsplit('/')
             .next()
-            .is_some_and(|last| self.fields.contains(&normalize_field(last)));
+            .is_some_and(|last| self.is_secret_field(last));
         for v in [&mut op.old, &mut op.new].into_iter().flatten() {
             match v {
                 Value::String(_) | Value::Number(_) | Value::Bool(_) if secret_field => {
