@@ -127,10 +127,7 @@ pub fn detect(bytes: &[u8]) -> Result<Format, AdapterError> {
     if trimmed.starts_with("data:") || trimmed.starts_with("event:") || trimmed.starts_with(':') {
         return detect_stream(trimmed);
     }
-    if trimmed
-        .lines()
-        .any(|l| l.trim_start().starts_with("Action:"))
-    {
+    if trimmed.lines().any(|l| l.trim_start().starts_with("Action:")) {
         return Ok(Format::React);
     }
     Err(AdapterError::UnknownFormat(
@@ -191,8 +188,7 @@ pub fn detect_json(v: &Value) -> Result<Format, AdapterError> {
                 return Ok(Format::OpenaiChatStream);
             }
             Err(AdapterError::UnknownFormat(
-                "a JSON array whose items are not JSON-RPC, LangChain messages or plan steps"
-                    .into(),
+                "a JSON array whose items are not JSON-RPC, LangChain messages or plan steps".into(),
             ))
         }
         Value::Object(o) => {
@@ -255,22 +251,18 @@ fn is_langchain_message(v: &Value) -> bool {
         return true;
     }
     let ty = v.get("type").and_then(Value::as_str);
-    matches!(
-        ty,
-        Some("human" | "ai" | "tool" | "system" | "AIMessage" | "HumanMessage" | "ToolMessage")
-    ) && (v.get("data").is_some() || v.get("content").is_some())
+    matches!(ty, Some("human" | "ai" | "tool" | "system" | "AIMessage" | "HumanMessage" | "ToolMessage"))
+        && (v.get("data").is_some() || v.get("content").is_some())
 }
 
 /// An Anthropic message: content blocks of Anthropic-only types.
 fn is_anthropic_message(v: &Value) -> bool {
-    v.get("content")
-        .and_then(Value::as_array)
-        .is_some_and(|blocks| {
-            blocks.iter().any(|b| {
-                matches!(
-                    b.get("type").and_then(Value::as_str),
-                    Some("tool_use" | "tool_result" | "thinking" | "redacted_thinking")
-                )
-            })
+    v.get("content").and_then(Value::as_array).is_some_and(|blocks| {
+        blocks.iter().any(|b| {
+            matches!(
+                b.get("type").and_then(Value::as_str),
+                Some("tool_use" | "tool_result" | "thinking" | "redacted_thinking")
+            )
         })
+    })
 }

@@ -25,16 +25,14 @@ pub fn type_name(v: &Value) -> &'static str {
 
 /// `v` as an object, else a shape error at `path`.
 pub fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| {
-        AdapterError::shape(path, format!("expected an object, found {}", type_name(v)))
-    })
+    v.as_object()
+        .ok_or_else(|| AdapterError::shape(path, format!("expected an object, found {}", type_name(v))))
 }
 
 /// `v` as an array, else a shape error at `path`.
 pub fn array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>> {
-    v.as_array().ok_or_else(|| {
-        AdapterError::shape(path, format!("expected an array, found {}", type_name(v)))
-    })
+    v.as_array()
+        .ok_or_else(|| AdapterError::shape(path, format!("expected an array, found {}", type_name(v))))
 }
 
 /// Required field `key` of object `obj` at `path`.
@@ -47,10 +45,7 @@ pub fn field<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> Result<&
 pub fn str_field<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> Result<&'a str> {
     let v = field(obj, path, key)?;
     v.as_str().ok_or_else(|| {
-        AdapterError::shape(
-            child(path, key),
-            format!("expected a string, found {}", type_name(v)),
-        )
+        AdapterError::shape(child(path, key), format!("expected a string, found {}", type_name(v)))
     })
 }
 

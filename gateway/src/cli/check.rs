@@ -8,7 +8,5 @@ pub struct CheckArgs {}
 
 /// Runs the command.
 pub fn run(_args: CheckArgs) -> CliResult {
-    Err(CliError::internal(anyhow::anyhow!(
-        "preflight check: not implemented yet"
-    )))
+    Err(CliError::internal(anyhow::anyhow!("preflight check: not implemented yet")))
 }

@@ -57,17 +57,11 @@ pub struct CliError {
 impl CliError {
     /// Bad input (exit 2).
     pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
-        CliError {
-            code: EXIT_BAD_INPUT,
-            error: error.into(),
-        }
+        CliError { code: EXIT_BAD_INPUT, error: error.into() }
     }
     /// Internal or environment error (exit 3).
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
-        CliError {
-            code: EXIT_INTERNAL,
-            error: error.into(),
-        }
+        CliError { code: EXIT_INTERNAL, error: error.into() }
     }
 }
 

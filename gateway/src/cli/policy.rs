@@ -11,7 +11,5 @@ pub enum PolicyCommand {
 
 /// Runs the command.
 pub fn run(_cmd: PolicyCommand) -> CliResult {
-    Err(CliError::internal(anyhow::anyhow!(
-        "preflight policy: not implemented yet"
-    )))
+    Err(CliError::internal(anyhow::anyhow!("preflight policy: not implemented yet")))
 }

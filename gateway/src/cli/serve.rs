@@ -8,7 +8,5 @@ pub struct ServeArgs {}
 
 /// Runs the command.
 pub fn run(_args: ServeArgs) -> CliResult {
-    Err(CliError::internal(anyhow::anyhow!(
-        "preflight serve: not implemented yet"
-    )))
+    Err(CliError::internal(anyhow::anyhow!("preflight serve: not implemented yet")))
 }

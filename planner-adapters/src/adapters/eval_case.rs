@@ -21,14 +21,10 @@ pub struct Case {
 
 /// Reads one case.
 pub fn read(_doc: &Value) -> Result<Case> {
-    Err(AdapterError::UnknownFormat(
-        "eval-case: not implemented yet".into(),
-    ))
+    Err(AdapterError::UnknownFormat("eval-case: not implemented yet".into()))
 }
 
 /// Writes outcomes back in place.
 pub fn render(_doc: &mut Value, _plan: &Plan, _outcomes: &Outcomes) -> Result<()> {
-    Err(AdapterError::UnknownFormat(
-        "eval-case: not implemented yet".into(),
-    ))
+    Err(AdapterError::UnknownFormat("eval-case: not implemented yet".into()))
 }

@@ -5,7 +5,5 @@ use crate::plan::Plan;
 
 /// Reads ReAct text.
 pub fn read(_text: &str) -> Result<Plan> {
-    Err(AdapterError::UnknownFormat(
-        "react: not implemented yet".into(),
-    ))
+    Err(AdapterError::UnknownFormat("react: not implemented yet".into()))
 }

@@ -176,10 +176,7 @@ mod tests {
             assert_eq!(evs, whole, "split at byte {split}");
         }
         let mut p = SseParser::new();
-        let evs: Vec<_> = bytes
-            .iter()
-            .flat_map(|b| p.push(std::slice::from_ref(b)))
-            .collect();
+        let evs: Vec<_> = bytes.iter().flat_map(|b| p.push(std::slice::from_ref(b))).collect();
         assert_eq!(evs, whole, "one byte at a time");
     }
 
