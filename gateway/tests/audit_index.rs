@@ -337,3 +337,36 @@ fn the_query_cli_prints_a_table_or_the_stored_lines_and_rejects_bad_filters() {
     let bad = run(&["--verdict", "maybe"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn the_stats_cli_counts_by_verdict_and_tool_and_honours_filters() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut records = fixture();
+    for r in &mut records {
+        r.latency_us.insert("total".into(), 500);
+    }
+    write(dir.path(), records);
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .args(["audit", "stats", "--json", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let all = run(&[]);
+    assert_eq!(all["records"], json!(4));
+    assert_eq!(all["top_tools"][0], json!(["send_email", 2]));
+    assert_eq!(all["latency"]["p50_us"], json!(500));
+    assert_eq!(all["segments"], json!(1));
+    let acme = run(&["--tenant", "acme"]);
+    assert_eq!(acme["records"], json!(2));
+    assert_eq!(acme["by_verdict"], json!([["allow", 1], ["block", 1]]));
+}
