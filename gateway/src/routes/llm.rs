@@ -42,11 +42,27 @@ pub fn strictness(state: &AppState, tenant: &str) -> Strictness {
 /// Judges a plan, failing closed (or open, if configured) when judging
 /// fails, and counts the verdicts.
 pub fn judge(state: &AppState, plan: &Plan, meta: &RequestMeta) -> Judgement {
+    judge_counting(state, plan, meta, None)
+}
+
+/// [`judge`], counting only the step `only` in the verdict metrics when
+/// given (a stream re-judges its earlier calls with each new one).
+pub fn judge_counting(
+    state: &AppState,
+    plan: &Plan,
+    meta: &RequestMeta,
+    only: Option<&str>,
+) -> Judgement {
     let j = match state.pipeline.judge(plan, meta) {
         Ok(j) => j,
         Err(e) => state.pipeline.on_failure(plan, &e),
     };
-    for s in &j.decision.steps {
+    for s in j
+        .decision
+        .steps
+        .iter()
+        .filter(|s| only.is_none_or(|id| s.step_id == id))
+    {
         state.metrics.verdict(
             s.verdict,
             &s.rules,
@@ -60,6 +76,8 @@ pub fn judge(state: &AppState, plan: &Plan, meta: &RequestMeta) -> Judgement {
 /// approved passes (once), one they denied is blocked, any other waits
 /// with its approval id in the explanation the model reads. In
 /// `require_approval` mode blocks are turned into approval requests too.
+/// `only` limits this to one step (a stream re-judges its earlier calls,
+/// whose approvals were already settled).
 pub fn apply_approvals(
     state: &AppState,
     plan: &Plan,
@@ -67,9 +85,13 @@ pub fn apply_approvals(
     caller: &Caller,
     route: &'static str,
     mode: VerdictMode,
+    only: Option<&str>,
 ) {
     let mut changed = false;
     for s in &mut j.decision.steps {
+        if only.is_some_and(|id| s.step_id != id) {
+            continue;
+        }
         let wants_approval = s.verdict == Verdict::RequireApproval
             || (mode == VerdictMode::RequireApproval && s.verdict == Verdict::Block);
         if !wants_approval {
@@ -232,7 +254,7 @@ pub async fn handle(
             return Ok(passthrough(rparts.status, &rparts.headers, rbytes, None));
         }
         let mut j = judge(state, &plan, &meta);
-        apply_approvals(state, &plan, &mut j, &caller, route, mode);
+        apply_approvals(state, &plan, &mut j, &caller, route, mode, None);
         let id = j.decision.decision_id.clone();
         if !j.changes_anything() {
             state

@@ -388,7 +388,8 @@ impl Relay {
     fn judge_last(&mut self, i: usize) -> Option<StepOutcome> {
         let start = Instant::now();
         let state = &self.state;
-        let mut j = super::llm::judge(state, &self.plan, &self.call.meta);
+        let step_id = self.plan.steps[i].id.clone();
+        let mut j = super::llm::judge_counting(state, &self.plan, &self.call.meta, Some(&step_id));
         let mode = state
             .settings
             .verdict_mode(self.call.route, &self.call.caller.tenant);
@@ -404,6 +405,7 @@ impl Relay {
             &self.call.caller,
             self.call.route,
             mode,
+            Some(&step_id),
         );
         state
             .metrics
