@@ -513,3 +513,39 @@ async fn responses_api_strips_a_denied_function_call_item() {
     assert!(resp.to_string().contains("[preflight]"));
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn anthropic_replan_sends_the_model_a_tool_result_explaining_the_block() {
+    let blocked = json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 40, "output_tokens": 30},
+        "content": [{"type": "tool_use", "id": "toolu_1", "name": "wire_money",
+                     "input": {"iban": "DE89370400440532013000", "amount": 4210}}]
+    });
+    let answer = json!({
+        "id": "msg_2", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "stop_reason": "end_turn", "stop_sequence": null, "usage": {"input_tokens": 90, "output_tokens": 20},
+        "content": [{"type": "text", "text": "I can't pay that without your confirmation."}]
+    });
+    let up = upstream(vec![Script::json(&blocked), Script::json(&answer)]).await;
+    let gw = gateway(
+        &config("[policy]\ndeny_tools = [\"wire_money\"]\nverdict_mode = \"replan\"\n"),
+        Some(up.addr),
+    )
+    .await;
+    let request = json!({"model": "claude-sonnet-4-5", "max_tokens": 256,
+                         "messages": [{"role": "user", "content": "Pay invoice 0412."}],
+                         "tools": [{"name": "wire_money", "input_schema": {"type": "object"}}]});
+    let (status, _, resp) = post_json(&gw.url("/v1/messages"), &request).await;
+    assert_eq!(status, 200);
+    assert_eq!(resp, answer);
+    let second = up.bodies.lock().expect("lock")[1].clone();
+    let messages = second["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[1]["content"][0]["type"], "tool_use");
+    let result = &messages[2]["content"][0];
+    assert_eq!(result["type"], "tool_result");
+    assert_eq!(result["tool_use_id"], "toolu_1");
+    assert_eq!(result["is_error"], true);
+    gw.shutdown().await;
+}
