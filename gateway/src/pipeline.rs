@@ -1,0 +1,528 @@
+//! The judging seam: a [`Plan`] and the request's metadata in, a verdict per
+//! proposed step out ([`Judgement`]: the `Outcomes` the adapters render, plus
+//! the Decision JSON the check API returns and the audit log keeps).
+//!
+//! Every route calls [`Pipeline::judge`] and nothing else, so the policy
+//! engine, the ActionGraph and the guard model plug in here without touching
+//! the server.
+//!
+//! Stages, in order: `ActionGraph::build` (provenance and labels) ->
+//! policy input (`graph`, `scores`, `meta`) -> the Rego bundle serving now
+//! (`PolicyStore`, hot-swappable) -> operator overrides
+//! (`policy.deny_tools` block, `policy.approval_tools` need approval; they
+//! only ever strengthen a verdict). Guard scores are not wired yet
+//! (`scores` is empty): that is where tier 1/2 plug in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use preflight_adapters::graph::ActionGraph;
+use preflight_adapters::{Outcomes, Plan, StepOutcome, Verdict};
+use preflight_policies::PolicyStore;
+use thiserror::Error;
+
+use crate::config::{PolicySettings, Settings, Strictness};
+
+/// Who is asking and through which door.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    /// Tenant id.
+    pub tenant: Arc<str>,
+    /// Agent id, when the key names one.
+    pub agent: Option<Arc<str>>,
+    /// Route name (`chat_completions`, `messages`, `mcp`, `check`...).
+    pub route: &'static str,
+    /// Model named in the request, if any.
+    pub model: Option<String>,
+    /// Strictness in force for this tenant.
+    pub strictness: Strictness,
+    /// MCP tools whose definition changed since first seen in the session.
+    pub tool_pins_changed: Vec<String>,
+}
+
+pub use preflight_policies::{Decision, StepDecision};
+
+/// What the routes get back.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// For rendering: withheld and rewritten steps (allowed ones are absent).
+    pub outcomes: Outcomes,
+    /// For the client, the check API and the audit log.
+    pub decision: Decision,
+}
+
+impl Judgement {
+    /// True when some step is withheld or rewritten.
+    pub fn changes_anything(&self) -> bool {
+        !self.outcomes.is_empty()
+    }
+
+    /// Recomputes the outcomes and the overall verdict after step
+    /// decisions were changed (approvals).
+    pub fn refresh(&mut self) {
+        self.outcomes = outcomes_of(&self.decision.steps);
+        self.decision.verdict = self
+            .decision
+            .steps
+            .iter()
+            .map(|s| s.verdict)
+            .max()
+            .unwrap_or(Verdict::Allow);
+    }
+}
+
+/// Why judging failed. The caller fails closed on any of these unless the
+/// operator chose `policy.on_failure = "allow"`.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    /// The policy engine failed.
+    #[error("policy evaluation failed: {0}")]
+    Policy(String),
+    /// The decision took longer than the deadline.
+    #[error("decision took {took_us} µs, over the {deadline_us} µs deadline")]
+    Deadline {
+        /// Time taken.
+        took_us: u64,
+        /// The deadline.
+        deadline_us: u64,
+    },
+}
+
+/// The judging pipeline, shared by every route.
+#[derive(Debug)]
+pub struct Pipeline {
+    policy: PolicySettings,
+    store: PolicyStore,
+    /// Per-tenant bundles (`tenants.NAME.bundle`).
+    tenant_stores: BTreeMap<String, PolicyStore>,
+    /// Bundle directories to reload: (config key, tenant, directory).
+    bundle_dirs: Vec<(String, Option<String>, PathBuf)>,
+}
+
+/// Why the pipeline could not be built.
+#[derive(Debug, Error)]
+pub enum PipelineSetupError {
+    /// A bundle could not be read or does not compile.
+    #[error("{key}: {reason}")]
+    Bundle {
+        /// Config key naming the bundle.
+        key: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Reads the `*.rego` and `*.json` files of a bundle directory.
+pub fn read_bundle_dir(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_bundle_file = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "rego" || e == "json");
+        if path.is_file() && is_bundle_file {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, std::fs::read_to_string(&path)?));
+        }
+    }
+    Ok(files)
+}
+
+fn load_store(key: &str, dir: Option<&Path>) -> Result<PolicyStore, PipelineSetupError> {
+    let err = |reason: String| PipelineSetupError::Bundle {
+        key: key.to_owned(),
+        reason,
+    };
+    let limits = preflight_policies::Limits::default();
+    let bundle = match dir {
+        None => preflight_policies::Bundle::embedded(),
+        Some(d) => preflight_policies::Bundle::from_sources(
+            read_bundle_dir(d).map_err(|e| err(format!("{}: {e}", d.display())))?,
+        ),
+    };
+    let engine = preflight_policies::PolicyEngine::compile_with(&bundle, limits)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(PolicyStore::new(engine, limits))
+}
+
+impl Pipeline {
+    /// Builds the pipeline: compiles the configured bundle (the embedded
+    /// default when none is named) and each tenant's own bundle.
+    pub fn new(settings: &Settings) -> Result<Self, PipelineSetupError> {
+        let store = load_store("policy.bundle", settings.policy.bundle.as_deref())?;
+        let mut bundle_dirs = Vec::new();
+        if let Some(dir) = &settings.policy.bundle {
+            bundle_dirs.push(("policy.bundle".to_owned(), None, dir.clone()));
+        }
+        let mut tenant_stores = BTreeMap::new();
+        for (name, t) in &settings.tenants {
+            if let Some(dir) = &t.bundle {
+                let key = format!("tenants.{name}.bundle");
+                tenant_stores.insert(name.clone(), load_store(&key, Some(dir))?);
+                bundle_dirs.push((key, Some(name.clone()), dir.clone()));
+            }
+        }
+        Ok(Pipeline {
+            policy: settings.policy.clone(),
+            store,
+            tenant_stores,
+            bundle_dirs,
+        })
+    }
+
+    /// True when some bundle comes from a directory (and can be reloaded).
+    pub fn reloadable(&self) -> bool {
+        !self.bundle_dirs.is_empty()
+    }
+
+    /// Re-reads every bundle directory and swaps in each bundle that
+    /// compiles and passes its own tests; a bad one is rejected and the old
+    /// one keeps serving. Slow (compiles Rego): run it off the reactor.
+    /// Returns, per config key, the new digest or why it was rejected.
+    pub fn reload(&self) -> Vec<(String, Result<String, String>)> {
+        self.bundle_dirs
+            .iter()
+            .map(|(key, tenant, dir)| {
+                let store = tenant.as_deref().map_or(&self.store, |t| self.store(t));
+                let result = read_bundle_dir(dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))
+                    .and_then(|files| {
+                        store
+                            .try_swap(files)
+                            .map(|s| s.digest)
+                            .map_err(|e| e.to_string())
+                    });
+                (key.clone(), result)
+            })
+            .collect()
+    }
+
+    /// The store serving a tenant (for hot reload).
+    pub fn store(&self, tenant: &str) -> &PolicyStore {
+        self.tenant_stores.get(tenant).unwrap_or(&self.store)
+    }
+
+    /// The decision deadline.
+    pub fn deadline(&self) -> Duration {
+        self.policy.decision_deadline
+    }
+
+    /// Judges every proposed step of `plan`.
+    ///
+    /// Evaluation is synchronous and in-process; a decision that comes back
+    /// after the deadline is discarded and reported as
+    /// [`PipelineError::Deadline`] so the caller fails closed.
+    pub fn judge(&self, plan: &Plan, meta: &RequestMeta) -> Result<Judgement, PipelineError> {
+        let start = Instant::now();
+        let mut decision = self.evaluate(plan, meta)?;
+        let took = start.elapsed();
+        if took > self.policy.decision_deadline {
+            return Err(PipelineError::Deadline {
+                took_us: micros(took),
+                deadline_us: micros(self.policy.decision_deadline),
+            });
+        }
+        decision.latency_us = micros(took);
+        let outcomes = outcomes_of(&decision.steps);
+        Ok(Judgement { outcomes, decision })
+    }
+
+    /// The judgement when judging failed: every proposed step blocked (fail
+    /// closed), or allowed when the operator chose `on_failure = "allow"`.
+    pub fn on_failure(&self, plan: &Plan, error: &PipelineError) -> Judgement {
+        let verdict = if self.policy.fail_open {
+            Verdict::Allow
+        } else {
+            Verdict::Block
+        };
+        let steps = plan
+            .proposed()
+            .map(|s| StepDecision {
+                step_id: s.id.clone(),
+                tool: s.tool.clone(),
+                verdict,
+                categories: Vec::new(),
+                risk: None,
+                rules: vec!["preflight.judge_failed".to_owned()],
+                reasons: vec![format!("the safety check could not decide ({error})")],
+                rewrite: None,
+            })
+            .collect();
+        judgement(steps, self.store.current().digest(), 0)
+    }
+
+    /// Graph, policy, then operator overrides.
+    fn evaluate(&self, plan: &Plan, meta: &RequestMeta) -> Result<Decision, PipelineError> {
+        if plan.proposed().next().is_none() {
+            return Ok(empty_decision(self.store(&meta.tenant).current().digest()));
+        }
+        let graph = ActionGraph::build(plan).to_json();
+        let policy_meta = preflight_policies::RequestMeta {
+            tenant: meta.tenant.to_string(),
+            agent: meta.agent.as_deref().map(str::to_owned),
+            route: meta.route.to_owned(),
+            model: meta.model.clone(),
+            strictness: Some(meta.strictness.name().to_owned()),
+            tool_pins_changed: meta.tool_pins_changed.clone(),
+        };
+        let input = preflight_policies::build_input(graph, None, &policy_meta);
+        let engine = self.store(&meta.tenant).current();
+        let ctx = preflight_policies::DecisionContext {
+            decision_id: new_id(),
+            model_id: None,
+        };
+        let mut decision = engine.evaluate(&input, &ctx);
+        for d in &mut decision.steps {
+            if self.policy.deny_tools.iter().any(|t| t == &d.tool) {
+                d.verdict = Verdict::Block;
+                d.rules.push("operator.deny_tools".to_owned());
+                d.reasons
+                    .push(format!("the operator does not allow the tool `{}`", d.tool));
+            } else if d.verdict < Verdict::RequireApproval
+                && self.policy.approval_tools.iter().any(|t| t == &d.tool)
+            {
+                d.verdict = Verdict::RequireApproval;
+                d.rewrite = None;
+                d.rules.push("operator.approval_tools".to_owned());
+                d.reasons.push(format!(
+                    "the operator requires a person to approve `{}`",
+                    d.tool
+                ));
+            }
+        }
+        decision.verdict = decision
+            .steps
+            .iter()
+            .map(|s| s.verdict)
+            .max()
+            .unwrap_or(Verdict::Allow);
+        Ok(decision)
+    }
+}
+
+fn empty_decision(digest: &str) -> Decision {
+    Decision {
+        decision_id: new_id(),
+        verdict: Verdict::Allow,
+        steps: Vec::new(),
+        policy_digest: digest.to_owned(),
+        model_id: None,
+        latency_us: 0,
+    }
+}
+
+/// Outcomes for rendering: every step that is not a plain allow.
+fn outcomes_of(steps: &[StepDecision]) -> Outcomes {
+    let mut outcomes = Outcomes::new();
+    for s in steps {
+        if s.verdict != Verdict::Allow {
+            outcomes.insert(
+                s.step_id.clone(),
+                StepOutcome {
+                    verdict: s.verdict,
+                    reason: s.reasons.join("; "),
+                    rewrite: if s.verdict == Verdict::Rewrite {
+                        s.rewrite.clone()
+                    } else {
+                        None
+                    },
+                },
+            );
+        }
+    }
+    outcomes
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Builds outcomes and the decision from per-step decisions.
+pub fn judgement(steps: Vec<StepDecision>, policy_digest: &str, latency_us: u64) -> Judgement {
+    let outcomes = outcomes_of(&steps);
+    let verdict = steps
+        .iter()
+        .map(|s| s.verdict)
+        .max()
+        .unwrap_or(Verdict::Allow);
+    Judgement {
+        outcomes,
+        decision: Decision {
+            decision_id: new_id(),
+            verdict,
+            steps,
+            policy_digest: policy_digest.to_owned(),
+            model_id: None,
+            latency_us,
+        },
+    }
+}
+
+/// 128 random bits as 32 hex digits; falls back to a time-and-counter id if
+/// the system RNG fails (ids must be unique, not secret).
+pub fn new_id() -> String {
+    use ring::rand::SecureRandom;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut bytes = [0u8; 16];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes[..8].copy_from_slice(&(t as u64).to_le_bytes());
+        bytes[8..].copy_from_slice(&n.to_le_bytes());
+    }
+    hex(&bytes)
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use preflight_adapters::{Args, Format};
+
+    fn meta() -> RequestMeta {
+        RequestMeta {
+            tenant: "default".into(),
+            agent: None,
+            route: "check",
+            model: None,
+            strictness: Strictness::Balanced,
+            tool_pins_changed: Vec::new(),
+        }
+    }
+
+    fn plan() -> Plan {
+        let mut p = Plan::new(Format::Generic);
+        p.push_step(
+            Some("a"),
+            "read_file",
+            Args::from_text(r#"{"path":"x"}"#),
+            String::new(),
+        );
+        p.push_step(
+            Some("b"),
+            "wire_money",
+            Args::from_text(r#"{"amount":5}"#),
+            String::new(),
+        );
+        p.push_step(
+            Some("c"),
+            "send_email",
+            Args::from_text(r#"{"to": "#),
+            String::new(),
+        );
+        p
+    }
+
+    fn pipeline(extra: &str) -> Pipeline {
+        let s = crate::config::from_toml(extra).unwrap_or_else(|e| panic!("{e}"));
+        Pipeline::new(&s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn blocks_denied_tools_and_malformed_arguments_and_allows_the_rest() {
+        let j = pipeline("[policy]\ndeny_tools = [\"wire_money\"]\n")
+            .judge(&plan(), &meta())
+            .expect("judged");
+        assert_eq!(j.decision.verdict, Verdict::Block);
+        assert!(!j.outcomes.contains_key("a"), "{:?}", j.decision.steps[0]);
+        assert_eq!(j.outcomes["b"].verdict, Verdict::Block);
+        assert_eq!(j.outcomes["c"].verdict, Verdict::Block);
+        assert!(
+            j.decision.steps[2]
+                .rules
+                .iter()
+                .any(|r| r.contains("malformed")),
+            "{:?}",
+            j.decision.steps[2]
+        );
+        assert_eq!(j.decision.decision_id.len(), 32);
+        assert!(j.decision.policy_digest.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn the_default_bundle_blocks_a_destructive_command_without_any_override() {
+        let mut p = Plan::new(Format::Generic);
+        p.push_text(
+            preflight_adapters::Origin::User,
+            "tidy up my home directory",
+        );
+        p.push_step(
+            Some("s1"),
+            "shell",
+            Args::from_text(r#"{"command":"rm -rf /etc"}"#),
+            String::new(),
+        );
+        let j = pipeline("").judge(&p, &meta()).expect("judged");
+        assert_eq!(j.decision.verdict, Verdict::Block, "{:?}", j.decision);
+        let rules = &j.decision.steps[0].rules;
+        assert!(!rules.is_empty());
+        assert!(
+            !rules.iter().any(|r| r.contains("fail_closed")),
+            "a rule decided, not a failure: {rules:?}"
+        );
+    }
+
+    #[test]
+    fn reload_swaps_a_good_bundle_and_keeps_serving_the_old_one_when_the_new_one_is_broken() {
+        let dir = std::env::temp_dir().join(format!("preflight-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for f in preflight_policies::Bundle::embedded().files {
+            std::fs::write(dir.join(&f.name), &f.text).expect("write");
+        }
+        let p = pipeline(&format!("[policy]\nbundle = \"{}\"\n", dir.display()));
+        assert!(p.reloadable());
+        let digest = p.store("default").current().digest().to_owned();
+        let results = p.reload();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].1.as_deref(), Ok(digest.as_str()));
+        std::fs::write(
+            dir.join("broken.rego"),
+            "package preflight.rules.broken\nthis is not rego",
+        )
+        .expect("write");
+        let results = p.reload();
+        assert!(results[0].1.is_err(), "{results:?}");
+        assert_eq!(
+            p.store("default").current().digest(),
+            digest,
+            "the old bundle keeps serving"
+        );
+        assert!(p.judge(&plan(), &meta()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn failure_blocks_every_proposed_step_unless_fail_open() {
+        let err = PipelineError::Policy("boom".into());
+        let closed = pipeline("").on_failure(&plan(), &err);
+        assert_eq!(closed.outcomes.len(), 3);
+        assert!(
+            closed
+                .outcomes
+                .values()
+                .all(|o| o.verdict == Verdict::Block)
+        );
+        let open = pipeline("[policy]\non_failure = \"allow\"\n").on_failure(&plan(), &err);
+        assert!(open.outcomes.is_empty());
+    }
+}

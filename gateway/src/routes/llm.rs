@@ -1,0 +1,329 @@
+//! The LLM routes (`/v1/chat/completions`, `/v1/responses`, `/v1/messages`):
+//! forward the request, read the proposed tool calls in the response,
+//! judge them, and answer in the same wire format with withheld calls
+//! removed (and explained to the model), rewritten arguments in place, or,
+//! by the route's verdict mode, a 403, a re-plan, or an approval request.
+//!
+//! Fail closed: a 2xx upstream response that cannot be read is a 502, never
+//! passed through unchecked. Upstream errors (non-2xx) carry no tool calls
+//! and pass through as they are.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use preflight_adapters::{Format, Plan, Verdict};
+use serde_json::Value;
+
+use crate::config::{Strictness, VerdictMode};
+use crate::metrics::Stage;
+use crate::pipeline::{Judgement, RequestMeta};
+use crate::server::approvals::{CallRef, Lookup};
+use crate::server::auth::Caller;
+use crate::server::body::{Body, full, read_limited};
+use crate::server::error::GatewayError;
+use crate::server::{AppState, Conn, auth};
+use crate::upstream::{UpstreamClient, response_headers};
+
+/// Header carrying the decision id on judged responses.
+pub const DECISION_HEADER: &str = "x-preflight-decision-id";
+
+/// Strictness for a tenant.
+pub fn strictness(state: &AppState, tenant: &str) -> Strictness {
+    state
+        .settings
+        .tenants
+        .get(tenant)
+        .and_then(|t| t.strictness)
+        .unwrap_or(state.settings.policy.strictness)
+}
+
+/// Judges a plan, failing closed (or open, if configured) when judging
+/// fails, and counts the verdicts.
+pub fn judge(state: &AppState, plan: &Plan, meta: &RequestMeta) -> Judgement {
+    judge_counting(state, plan, meta, None)
+}
+
+/// [`judge`], counting only the step `only` in the verdict metrics when
+/// given (a stream re-judges its earlier calls with each new one).
+pub fn judge_counting(
+    state: &AppState,
+    plan: &Plan,
+    meta: &RequestMeta,
+    only: Option<&str>,
+) -> Judgement {
+    let j = match state.pipeline.judge(plan, meta) {
+        Ok(j) => j,
+        Err(e) => state.pipeline.on_failure(plan, &e),
+    };
+    for s in j
+        .decision
+        .steps
+        .iter()
+        .filter(|s| only.is_none_or(|id| s.step_id == id))
+    {
+        state.metrics.verdict(
+            s.verdict,
+            &s.rules,
+            s.categories.first().map(String::as_str),
+        );
+    }
+    j
+}
+
+/// Routes withheld calls through the approval store: a call a person
+/// approved passes (once), one they denied is blocked, any other waits
+/// with its approval id in the explanation the model reads. In
+/// `require_approval` mode blocks are turned into approval requests too.
+/// `only` limits this to one step (a stream re-judges its earlier calls,
+/// whose approvals were already settled).
+pub fn apply_approvals(
+    state: &AppState,
+    plan: &Plan,
+    j: &mut Judgement,
+    caller: &Caller,
+    route: &'static str,
+    mode: VerdictMode,
+    only: Option<&str>,
+) {
+    let mut changed = false;
+    for s in &mut j.decision.steps {
+        if only.is_some_and(|id| s.step_id != id) {
+            continue;
+        }
+        let wants_approval = s.verdict == Verdict::RequireApproval
+            || (mode == VerdictMode::RequireApproval && s.verdict == Verdict::Block);
+        if !wants_approval {
+            continue;
+        }
+        let Some(step) = plan.steps.iter().find(|p| p.id == s.step_id) else {
+            continue;
+        };
+        let args = match &step.args {
+            preflight_adapters::Args::Json { value } => value.clone(),
+            preflight_adapters::Args::Malformed { raw, .. } => Value::String(raw.clone()),
+        };
+        let reason = s.reasons.join("; ");
+        let lookup = state.approvals.lookup_or_request(CallRef {
+            tenant: &caller.tenant,
+            agent: caller.agent.as_deref(),
+            route,
+            tool: &s.tool,
+            args: &args,
+            reason: &reason,
+        });
+        changed = true;
+        match lookup {
+            Ok(Lookup::Approved(id)) => {
+                s.verdict = Verdict::Allow;
+                s.reasons
+                    .push(format!("approved by a person (approval {id})"));
+            }
+            Ok(Lookup::Denied(id)) => {
+                s.verdict = Verdict::Block;
+                s.reasons
+                    .push(format!("a person denied this call (approval {id})"));
+            }
+            Ok(Lookup::Pending(id, _)) => {
+                s.verdict = Verdict::RequireApproval;
+                s.reasons.push(format!(
+                    "approval {id} is pending; retry after it is approved"
+                ));
+            }
+            Err(e) => {
+                s.verdict = Verdict::Block;
+                s.reasons
+                    .push(format!("no approval could be requested: {e}"));
+            }
+        }
+    }
+    if changed {
+        j.refresh();
+    }
+}
+
+/// Handles one LLM request.
+pub async fn handle(
+    state: &std::sync::Arc<AppState>,
+    req: Request<Incoming>,
+    conn: Conn,
+    format: Format,
+    route: &'static str,
+) -> Result<Response<Body>, GatewayError> {
+    let (parts, body) = req.into_parts();
+    let caller = auth::authenticate(&state.settings, &parts.headers, conn.peer)?;
+    let settings = &state.settings;
+    let up_name = match format {
+        Format::Anthropic => settings.anthropic_upstream.as_ref(),
+        _ => settings.openai_upstream.as_ref(),
+    }
+    .ok_or_else(|| GatewayError::NoUpstream(route.to_owned()))?;
+    let up = settings
+        .upstreams
+        .get(up_name)
+        .ok_or_else(|| GatewayError::NoUpstream(route.to_owned()))?
+        .clone();
+    let bytes = read_limited(&parts.headers, body, settings.max_body_bytes).await?;
+    let mut request: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        GatewayError::BadRequest(format!(
+            "request body is not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !request.is_object() {
+        return Err(GatewayError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    let meta = RequestMeta {
+        tenant: caller.tenant.clone(),
+        agent: caller.agent.clone(),
+        route,
+        model: request
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        strictness: strictness(state, &caller.tenant),
+        tool_pins_changed: Vec::new(),
+    };
+    let mode = settings.verdict_mode(route, &caller.tenant);
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |p| p.as_str());
+    if request.get("stream").and_then(Value::as_bool) == Some(true) {
+        return super::stream::handle(
+            state,
+            super::stream::StreamCall {
+                up,
+                path: path.to_owned(),
+                headers: parts.headers,
+                caller,
+                format,
+                route,
+                meta,
+                request,
+                body: bytes,
+            },
+        )
+        .await;
+    }
+
+    let mut body = bytes;
+    let mut round = 0;
+    loop {
+        let t = Instant::now();
+        let resp = state
+            .upstream
+            .send(
+                &up,
+                Method::POST,
+                path,
+                &parts.headers,
+                caller.key_header.as_ref(),
+                body.clone(),
+            )
+            .await
+            .inspect_err(|e| state.metrics.upstream_error(&up.name, e.metric_kind()))?;
+        let (rparts, rbody) = resp.into_parts();
+        let rbytes = UpstreamClient::read_body(&up, rbody, settings.max_response_bytes, up.timeout)
+            .await
+            .inspect_err(|e| state.metrics.upstream_error(&up.name, e.metric_kind()))?;
+        state.metrics.latency(route, Stage::Upstream, t.elapsed());
+        if !rparts.status.is_success() {
+            state.metrics.upstream_error(&up.name, "status");
+            return Ok(passthrough(rparts.status, &rparts.headers, rbytes, None));
+        }
+
+        let judge_start = Instant::now();
+        let mut response: Value = serde_json::from_slice(&rbytes).map_err(|e| {
+            GatewayError::Unjudgeable(format!(
+                "response is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let plan = preflight_adapters::parse_exchange(format, &request, &response)
+            .map_err(|e| GatewayError::Unjudgeable(e.to_string()))?;
+        if plan.proposed().next().is_none() {
+            state
+                .metrics
+                .latency(route, Stage::Judge, judge_start.elapsed());
+            return Ok(passthrough(rparts.status, &rparts.headers, rbytes, None));
+        }
+        let mut j = judge(state, &plan, &meta);
+        apply_approvals(state, &plan, &mut j, &caller, route, mode, None);
+        let id = j.decision.decision_id.clone();
+        if !j.changes_anything() {
+            state
+                .metrics
+                .latency(route, Stage::Judge, judge_start.elapsed());
+            return Ok(passthrough(
+                rparts.status,
+                &rparts.headers,
+                rbytes,
+                Some(&id),
+            ));
+        }
+        let withheld = j.outcomes.values().any(|o| o.verdict.withholds());
+        let blocked = j.outcomes.values().any(|o| o.verdict == Verdict::Block);
+        if mode == VerdictMode::Error && withheld {
+            state
+                .metrics
+                .latency(route, Stage::Judge, judge_start.elapsed());
+            return Err(GatewayError::Blocked(Box::new(j.decision)));
+        }
+        if mode == VerdictMode::Replan && blocked && round < settings.policy.replan_rounds {
+            round += 1;
+            request = super::replan::extend(format, request, &response, &plan, &j)
+                .map_err(GatewayError::Unjudgeable)?;
+            body = Bytes::from(
+                serde_json::to_vec(&request).map_err(|e| GatewayError::Internal(e.to_string()))?,
+            );
+            state
+                .metrics
+                .latency(route, Stage::Judge, judge_start.elapsed());
+            continue;
+        }
+        preflight_adapters::render(format, &mut response, &plan, &j.outcomes).map_err(|e| {
+            GatewayError::Unjudgeable(format!("cannot write the decision back: {e}"))
+        })?;
+        let out =
+            serde_json::to_vec(&response).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        state
+            .metrics
+            .latency(route, Stage::Judge, judge_start.elapsed());
+        return Ok(passthrough(
+            rparts.status,
+            &rparts.headers,
+            Bytes::from(out),
+            Some(&id),
+        ));
+    }
+}
+
+/// A response with the upstream's status and headers and the given body.
+pub fn passthrough(
+    status: StatusCode,
+    headers: &http::HeaderMap,
+    body: Bytes,
+    decision: Option<&str>,
+) -> Response<Body> {
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = status;
+    *resp.headers_mut() = response_headers(headers);
+    if let Some(id) = decision
+        && let Ok(v) = HeaderValue::from_str(id)
+    {
+        resp.headers_mut().insert(DECISION_HEADER, v);
+    }
+    if !resp.headers().contains_key(header::CONTENT_TYPE) {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    resp
+}
