@@ -306,3 +306,25 @@ fn sensitive_reads_and_exfiltration_are_labelled() {
     let j = g.to_json();
     assert_eq!(j["flow"]["result:0"], json!(["step:1"]));
 }
+
+#[test]
+fn a_look_alike_domain_inside_the_real_one_is_not_traced_to_the_user() {
+    let mut p = Plan::new(Format::Generic);
+    p.push_text(Origin::User, "Send the contract to legal@initech.com");
+    p.push_result(None, "Reply-To: legal@initech.co");
+    p.push_step(
+        Some("a"),
+        "send_email",
+        Args::Json {
+            value: json!({"to": "legal@initech.co"}),
+        },
+        String::new(),
+    );
+    let g = ActionGraph::build(&p);
+    let to = g.steps[0]
+        .provenance
+        .iter()
+        .find(|p| p.path == "/to")
+        .expect("to");
+    assert_eq!(to.origin, Source::ToolResult, "{to:?}");
+}

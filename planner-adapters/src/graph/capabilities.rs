@@ -72,6 +72,18 @@ pub const NAME_WORDS: &[(&str, &[Label])] = &[
     ("overwrite", &[Label::Destructive]),
     ("terminate", &[Label::Destructive]),
     ("kill", &[Label::Destructive]),
+    // Taking things offline or out of reach: availability.
+    ("stop", &[Label::Destructive]),
+    ("disable", &[Label::Destructive]),
+    ("lock", &[Label::Destructive]),
+    ("suspend", &[Label::Destructive]),
+    ("close", &[Label::Destructive]),
+    ("restart", &[Label::Destructive]),
+    ("reboot", &[Label::Destructive]),
+    ("ban", &[Label::Destructive]),
+    // Making private things public.
+    ("public", &[Label::ExternalSink]),
+    ("expose", &[Label::ExternalSink]),
     ("shutdown", &[Label::Destructive]),
     ("uninstall", &[Label::Destructive]),
     ("revoke", &[Label::Destructive, Label::Credential]),
@@ -96,7 +108,6 @@ pub const NAME_WORDS: &[(&str, &[Label])] = &[
     // Running code.
     ("exec", &[Label::CodeExecution]),
     ("execute", &[Label::CodeExecution]),
-    ("run", &[Label::CodeExecution]),
     ("shell", &[Label::CodeExecution]),
     ("bash", &[Label::CodeExecution]),
     ("terminal", &[Label::CodeExecution]),
@@ -351,6 +362,12 @@ mod tests {
         assert_eq!(caps("get_password"), ["credential", "reads_sensitive"]);
         assert_eq!(caps("clear_audit_log"), ["log_tamper"]);
         assert_eq!(caps("run_shell_command"), ["code_execution"]);
+        assert!(
+            caps("run_payroll_adjustment").is_empty(),
+            "`run` alone is not code"
+        );
+        assert_eq!(caps("stop_instance"), ["destructive"]);
+        assert_eq!(caps("make_bucket_public"), ["external_sink"]);
         assert_eq!(caps("transfer_funds"), ["financial", "irreversible"]);
         assert_eq!(caps("delete_file"), ["destructive"]);
         assert!(

@@ -138,6 +138,12 @@ pub fn needles(value: &str, kind: &str) -> Vec<String> {
             {
                 out.push(thousands(n));
             }
+            // JSON drops trailing zeros: 182.4 is printed as "182.40".
+            if let Some((_, frac)) = v.split_once('.')
+                && frac.len() == 1
+            {
+                out.push(format!("{v}0"));
+            }
         }
         _ => {}
     }
@@ -318,7 +324,16 @@ pub fn trace(
             let seg_spans = spans.get(seg_i).map(Vec::as_slice).unwrap_or(&[]);
             search.for_each(text, |pattern, start, end| {
                 let inside = seg_spans.iter().any(|&(a, b)| start >= a && end <= b);
+                let bounded = at_token_boundary(text, start, end);
                 for &(si, li) in &owners[pattern] {
+                    // An address, IBAN or number must stand alone: the
+                    // look-alike `initech.co` is not found inside `initech.com`.
+                    if !bounded
+                        && step_leaves[si][li].kind != "value"
+                        && step_leaves[si][li].kind != "fragment"
+                    {
+                        continue;
+                    }
                     let h = &mut hits[si][li];
                     match h.iter_mut().find(|(s, _)| *s == seg_i) {
                         Some(entry) => entry.1 |= inside,
@@ -339,6 +354,13 @@ pub fn trace(
                 .collect()
         })
         .collect()
+}
+
+/// True when the match is not glued to letters or digits on either side.
+fn at_token_boundary(text: &[u8], start: usize, end: usize) -> bool {
+    let before = start.checked_sub(1).and_then(|i| text.get(i));
+    let after = text.get(end);
+    !before.is_some_and(u8::is_ascii_alphanumeric) && !after.is_some_and(u8::is_ascii_alphanumeric)
 }
 
 fn resolve(plan: &Plan, step: usize, leaf: Leaf, hits: &[(usize, bool)]) -> Provenance {
