@@ -14,6 +14,12 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 /// Longest anchor.
 const ANCHOR: usize = 8;
 
+/// Most patterns in one automaton. Aho-Corasick's SIMD (Teddy) prefilter
+/// only serves small pattern sets; past that the scan falls back to a
+/// byte-at-a-time automaton and gets ~6x slower, so larger sets are split
+/// into several automata, each scanned separately.
+const PER_AUTOMATON: usize = 48;
+
 /// English letter order by frequency: a byte's rank here is its commonness.
 const COMMON: &[u8] = b" etaoinshrdlcumwfgypbvkjxqz";
 
@@ -48,7 +54,9 @@ fn anchor_offset(needle: &[u8]) -> usize {
 /// A compiled set of needles (already lowercased).
 #[derive(Debug)]
 pub struct Needles {
-    ac: Option<AhoCorasick>,
+    /// Automata over consecutive groups of anchors, with each group's first
+    /// anchor index.
+    acs: Vec<(AhoCorasick, usize)>,
     /// For each anchor pattern: the needles it belongs to and where in each.
     owners: Vec<Vec<(usize, usize)>>,
     needles: Vec<Vec<u8>>,
@@ -93,20 +101,24 @@ impl Needles {
                 }
             }
         }
-        let ac = if anchors.is_empty() {
-            None
+        let kind = if anchored {
+            MatchKind::Standard
         } else {
-            AhoCorasickBuilder::new()
-                .match_kind(if anchored {
-                    MatchKind::Standard
-                } else {
-                    MatchKind::LeftmostFirst
-                })
-                .build(&anchors)
-                .ok()
+            MatchKind::LeftmostFirst
         };
+        let acs = anchors
+            .chunks(PER_AUTOMATON)
+            .enumerate()
+            .filter_map(|(i, group)| {
+                let ac = AhoCorasickBuilder::new()
+                    .match_kind(kind)
+                    .build(group)
+                    .ok()?;
+                Some((ac, i * PER_AUTOMATON))
+            })
+            .collect();
         Needles {
-            ac,
+            acs,
             owners,
             needles: needles.iter().map(|n| n.as_ref().to_vec()).collect(),
             whole: !anchored,
@@ -117,24 +129,25 @@ impl Needles {
     /// in `lower` (overlapping occurrences included, each reported once; in
     /// [`Needles::whole`] mode, non-overlapping leftmost-first occurrences).
     pub fn for_each(&self, lower: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
-        let Some(ac) = &self.ac else { return };
-        if self.whole {
-            for m in ac.find_iter(lower) {
-                for &(needle, _) in &self.owners[m.pattern().as_usize()] {
-                    hit(needle, m.start(), m.end());
+        for (ac, base) in &self.acs {
+            if self.whole {
+                for m in ac.find_iter(lower) {
+                    for &(needle, _) in &self.owners[base + m.pattern().as_usize()] {
+                        hit(needle, m.start(), m.end());
+                    }
                 }
+                continue;
             }
-            return;
-        }
-        for m in ac.find_overlapping_iter(lower) {
-            for &(needle, off) in &self.owners[m.pattern().as_usize()] {
-                let Some(start) = m.start().checked_sub(off) else {
-                    continue;
-                };
-                let n = &self.needles[needle];
-                let end = start + n.len();
-                if lower.get(start..end) == Some(n.as_slice()) {
-                    hit(needle, start, end);
+            for m in ac.find_overlapping_iter(lower) {
+                for &(needle, off) in &self.owners[base + m.pattern().as_usize()] {
+                    let Some(start) = m.start().checked_sub(off) else {
+                        continue;
+                    };
+                    let n = &self.needles[needle];
+                    let end = start + n.len();
+                    if lower.get(start..end) == Some(n.as_slice()) {
+                        hit(needle, start, end);
+                    }
                 }
             }
         }
@@ -190,6 +203,17 @@ mod tests {
     fn needles_sharing_an_anchor_are_all_verified() {
         let got = all(&["abc-1234", "xyz-1234", "1234"], "xyz-1234 abc-1234");
         assert_eq!(got, [(0, 9, 17), (1, 0, 8), (2, 4, 8), (2, 13, 17)]);
+    }
+
+    #[test]
+    fn large_sets_are_split_across_automata_and_all_found() {
+        let needles: Vec<String> = (0..130).map(|i| format!("token-{i:03}x")).collect();
+        let text: String = needles.iter().rev().map(|n| format!("{n} ")).collect();
+        let n = Needles::whole(&needles);
+        let mut found = Vec::new();
+        n.for_each(text.as_bytes(), |i, _, _| found.push(i));
+        found.sort_unstable();
+        assert_eq!(found, (0..130).collect::<Vec<_>>());
     }
 
     #[test]
