@@ -2,3 +2,4 @@
 //! server and its routes, the upstream client, the guard model and the audit log.
 
 pub mod cli;
+pub mod datagen;
