@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod check;
 pub mod datagen;
+pub mod guard;
 pub mod policy;
 pub mod serve;
 
@@ -46,6 +47,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Generate labelled synthetic agent trajectories (train/val/test JSONL).
     Datagen(datagen::DatagenArgs),
+    /// Train and evaluate the guard model.
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
 }
 
 /// An error with the exit code it maps to.
@@ -92,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Datagen(args) => datagen::run(args),
+        Command::Guard(cmd) => guard::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

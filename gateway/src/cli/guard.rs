@@ -1,0 +1,241 @@
+//! `preflight guard train | eval`: train the tier-1 guard model on datagen
+//! output and evaluate a model on labelled cases.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use clap::{Args, Subcommand};
+
+use super::{CliError, CliResult};
+use crate::guard::linear::TrainSettings;
+use crate::guard::train::{self, TaggedCase};
+use crate::guard::{Guard, eval};
+
+/// `preflight guard ...`
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Train the tier-1 model and write weights, metadata and model card.
+    Train(TrainArgs),
+    /// Evaluate a model on labelled eval cases.
+    Eval(EvalArgs),
+}
+
+/// Arguments of `guard train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training cases (JSONL).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Validation cases (JSONL), used to calibrate thresholds.
+    #[arg(long)]
+    pub val: PathBuf,
+    /// Held-out test cases (JSONL); when given, their metrics go into the model card.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Hash bits (2^bits buckets).
+    #[arg(long, default_value_t = 17)]
+    pub bits: u32,
+    /// Training epochs.
+    #[arg(long, default_value_t = 8)]
+    pub epochs: usize,
+    /// Shuffle seed.
+    #[arg(long, default_value_t = 17)]
+    pub seed: u64,
+}
+
+/// Arguments of `guard eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Eval cases (JSONL).
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Model directory (default: the built-in model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a guard subcommand.
+pub fn run(cmd: GuardCommand) -> CliResult {
+    match cmd {
+        GuardCommand::Train(a) => run_train(a),
+        GuardCommand::Eval(a) => run_eval(a),
+    }
+}
+
+fn load_cases(path: &Path) -> Result<Vec<TaggedCase>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(CliError::internal)?;
+    train::read_cases(&text).map_err(|e| CliError::bad_input(anyhow!("{}: {e}", path.display())))
+}
+
+#[expect(clippy::print_stdout, reason = "the CLI reports results on stdout")]
+fn run_train(a: TrainArgs) -> CliResult {
+    if !(8..=24).contains(&a.bits) {
+        return Err(CliError::bad_input(anyhow!("--bits must be in 8..=24")));
+    }
+    let tr = load_cases(&a.train)?;
+    let va = load_cases(&a.val)?;
+    let settings = TrainSettings {
+        epochs: a.epochs,
+        seed: a.seed,
+        ..TrainSettings::default()
+    };
+    let trained = train::train(&tr, &va, a.bits, settings);
+    let test_report = match &a.test {
+        Some(p) => {
+            let te = load_cases(p)?;
+            let recs = eval::records(&trained.guard, &te);
+            Some(eval::report(&recs, &trained.guard.meta.thresholds))
+        }
+        None => None,
+    };
+    let mut guard = trained.guard;
+    if let Some(r) = &test_report
+        && let Some(obj) = guard.meta.metrics.as_object_mut()
+    {
+        obj.insert("test".into(), r.summary());
+    }
+    train::save(&a.out, &guard).map_err(|e| CliError::internal(anyhow!(e)))?;
+    let card = model_card(
+        &guard,
+        &a,
+        &trained.losses,
+        &trained.val_report,
+        test_report.as_ref(),
+    );
+    let card_path = a.out.join("README.md");
+    std::fs::write(&card_path, card)
+        .with_context(|| format!("writing {}", card_path.display()))
+        .map_err(CliError::internal)?;
+    println!(
+        "model {} written to {}",
+        guard.meta.model_id,
+        a.out.display()
+    );
+    println!("training loss per epoch: {:?}", trained.losses);
+    println!("validation:\n{}", trained.val_report.to_markdown());
+    if let Some(r) = test_report {
+        println!("test:\n{}", r.to_markdown());
+    }
+    Ok(0)
+}
+
+#[expect(clippy::print_stdout, reason = "the CLI reports results on stdout")]
+fn run_eval(a: EvalArgs) -> CliResult {
+    let guard =
+        Guard::load_or_embedded(a.model.as_deref()).map_err(|e| CliError::bad_input(anyhow!(e)))?;
+    let cases = load_cases(&a.cases)?;
+    let recs = eval::records(&guard, &cases);
+    let report = eval::report(&recs, &guard.meta.thresholds);
+    if a.json {
+        let mut v = report.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("model_id".into(), guard.meta.model_id.clone().into());
+        }
+        println!("{v}");
+    } else {
+        println!(
+            "# Guard eval: {} on {}\n",
+            guard.meta.model_id,
+            a.cases.display()
+        );
+        print!("{}", report.to_markdown());
+    }
+    Ok(0)
+}
+
+fn model_card(
+    guard: &Guard,
+    a: &TrainArgs,
+    losses: &[f32],
+    val: &eval::Report,
+    test: Option<&eval::Report>,
+) -> String {
+    let m = &guard.meta;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Preflight guard model, tier 1 — model card\n");
+    let _ = writeln!(
+        s,
+        "Generated by `preflight guard train`; do not edit by hand (retrain instead).\n"
+    );
+    let _ = writeln!(s, "- **Model id:** `{}`", m.model_id);
+    let _ = writeln!(
+        s,
+        "- **Files:** `guard-tier1.safetensors` (f32 `weights` [{} buckets, 10 outputs]), `guard-tier1.json` (metadata)",
+        1u64 << m.bits
+    );
+    let _ = writeln!(
+        s,
+        "- **Feature version:** {}; hash bits {}",
+        m.feature_version, m.bits
+    );
+    let _ = writeln!(
+        s,
+        "- **Architecture:** hashed sparse features of one proposed step -> logistic risk + softmax over the nine risk codes"
+    );
+    let _ = writeln!(
+        s,
+        "- **Training:** AdaGrad, {} epochs, L2 {}, seed {}; final training loss {:.4} (per epoch: {})",
+        a.epochs,
+        TrainSettings::default().l2,
+        a.seed,
+        losses.last().copied().unwrap_or(0.0),
+        losses
+            .iter()
+            .map(|l| format!("{l:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(s, "\n## Data\n");
+    let _ = writeln!(
+        s,
+        "Synthetic trajectories from `preflight datagen` (train: `{}`, val: `{}`{}): 14 tool domains, benign tasks, hard benign negatives, injections the agent ignores, and risks in all nine categories from blatant to subtle. Split by scenario family (template × domain): the test families never appear in training. No public agent-security benchmark data is used.\n",
+        a.train.display(),
+        a.val.display(),
+        a.test
+            .as_ref()
+            .map(|t| format!(", test: `{}`", t.display()))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(s, "## Thresholds\n");
+    let _ = writeln!(
+        s,
+        "Conformal (1-α) quantiles of benign validation risk; a step is flagged when risk > threshold.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| strictness | target benign FPR | threshold |\n|---|---|---|"
+    );
+    for (name, t) in m.thresholds.levels() {
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {t:.4} |",
+            m.target_fpr.get(name).copied().unwrap_or(0.0)
+        );
+    }
+    let _ = writeln!(s, "\n## Validation metrics\n\n{}", val.to_markdown());
+    if let Some(t) = test {
+        let _ = writeln!(
+            s,
+            "## Held-out test metrics (unseen scenario families)\n\n{}",
+            t.to_markdown()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "## Intended use\n\nScore each proposed tool call inside Preflight before it runs; the policy decides using the risk, the category and the thresholds above. The rationale names the evidence (labels, data flow, strongest features).\n"
+    );
+    let _ = writeln!(
+        s,
+        "## Limits\n\n- Trained only on synthetic data from one generator: scores on real traffic will be lower than the figures above, and phrasing far from the templates (other languages, unusual tool names) is weakly covered.\n- A linear model over step-level features: it cannot read long documents or reason about multi-turn intent beyond the features listed in `gateway/src/guard/features.rs`.\n- Category is predicted for every step; it is only meaningful when the risk is high.\n- Thresholds are calibrated on synthetic benign data; recalibrate on your own traffic before relying on a target FPR."
+    );
+    s
+}

@@ -1,0 +1,175 @@
+//! Training pipeline: eval-case JSONL -> examples (one per proposed step,
+//! labelled with its case's label and category) -> [`LinearModel::train`]
+//! -> thresholds calibrated on the validation split -> model files.
+
+use std::path::Path;
+
+use preflight_adapters::adapters::eval_case::{self, CATEGORIES, Case};
+use preflight_adapters::graph::ActionGraph;
+use serde_json::{Value, json};
+
+use super::eval::{self, Record};
+use super::features::{self, FEATURE_VERSION, hash};
+use super::linear::{Example, LinearModel, TrainSettings};
+use super::store::{META_FORMAT, Metadata};
+use super::thresholds::{self, TARGETS};
+use super::{Guard, GuardError, Tier1};
+
+/// A case with the extra keys datagen writes (`tags`, `family`).
+#[derive(Debug, Clone)]
+pub struct TaggedCase {
+    /// The case.
+    pub case: Case,
+    /// Slice markers (`injection_ignored`, `hard_negative`, ...).
+    pub tags: Vec<String>,
+    /// Scenario family, when given.
+    pub family: Option<String>,
+}
+
+/// Reads a JSONL file of cases. Errors carry 1-based line numbers.
+pub fn read_cases(text: &str) -> Result<Vec<TaggedCase>, String> {
+    let parsed = eval_case::read_jsonl(text);
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    let lines = text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(text)
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    for ((line_no, line), result) in lines.zip(parsed) {
+        match result {
+            Ok(case) => {
+                let raw: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+                let tags = raw["tags"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let family = raw["family"].as_str().map(str::to_owned);
+                out.push(TaggedCase { case, tags, family });
+            }
+            Err(e) => errors.push(format!("line {}: {}", line_no + 1, e.error)),
+        }
+        if errors.len() >= 10 {
+            break;
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+/// One example per proposed step.
+pub fn examples(cases: &[TaggedCase], bits: u32) -> Vec<Example> {
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for tc in cases {
+        let graph = ActionGraph::build(&tc.case.plan);
+        let category = tc
+            .case
+            .category
+            .as_deref()
+            .and_then(|c| CATEGORIES.iter().position(|x| *x == c));
+        for step in tc.case.plan.steps.iter().filter(|s| s.is_proposed()) {
+            features::extract(&graph, step.index, &mut names);
+            out.push(Example {
+                features: names.iter().map(|n| hash(n, bits)).collect(),
+                malicious: tc.case.is_malicious(),
+                category: if tc.case.is_malicious() {
+                    category
+                } else {
+                    None
+                },
+            });
+        }
+    }
+    out
+}
+
+/// What training produced.
+#[derive(Debug)]
+pub struct Trained {
+    /// The guard, ready to score.
+    pub guard: Guard,
+    /// Training loss after each epoch.
+    pub losses: Vec<f32>,
+    /// Validation evaluation.
+    pub val_report: eval::Report,
+}
+
+/// Trains on `train`, calibrates thresholds on `val`.
+pub fn train(
+    train: &[TaggedCase],
+    val: &[TaggedCase],
+    bits: u32,
+    settings: TrainSettings,
+) -> Trained {
+    let data = examples(train, bits);
+    let mut model = LinearModel::zeros(bits);
+    let losses = model.train(&data, settings);
+    let tier1 = Tier1 { model };
+    let provisional = Guard {
+        tier1,
+        meta: Metadata {
+            format: META_FORMAT.into(),
+            model_id: String::new(),
+            feature_version: FEATURE_VERSION,
+            bits,
+            categories: CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+            thresholds: thresholds::calibrate(&[]),
+            target_fpr: TARGETS.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect(),
+            escalation_band: None,
+            training: json!({}),
+            metrics: json!({}),
+        },
+        next: None,
+    };
+    let records: Vec<Record> = eval::records(&provisional, val);
+    let benign: Vec<f32> = records
+        .iter()
+        .filter(|r| !r.malicious)
+        .map(|r| r.score)
+        .collect();
+    let mut guard = provisional;
+    guard.meta.thresholds = thresholds::calibrate(&benign);
+    let val_report = eval::report(&records, &guard.meta.thresholds);
+    let digest = crate::datagen::rng::fnv1a(
+        &guard
+            .tier1
+            .model
+            .weights
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    guard.meta.model_id = format!("guard-t1-{digest:016x}");
+    guard.meta.training = json!({
+        "algorithm": "AdaGrad, class-balanced logistic risk + softmax category, L2 on touched weights",
+        "epochs": settings.epochs,
+        "learning_rate": settings.learning_rate,
+        "l2": settings.l2,
+        "seed": settings.seed,
+        "train_cases": train.len(),
+        "train_steps": data.len(),
+        "val_cases": val.len(),
+        "final_train_loss": losses.last().copied().unwrap_or(0.0),
+    });
+    guard.meta.metrics = json!({"validation": val_report.summary()});
+    Trained {
+        guard,
+        losses,
+        val_report,
+    }
+}
+
+/// Writes a trained guard to `dir`.
+pub fn save(dir: &Path, guard: &Guard) -> Result<(), GuardError> {
+    super::store::save(dir, &guard.tier1.model, &guard.meta)
+}
