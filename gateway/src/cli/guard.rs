@@ -45,6 +45,12 @@ pub struct TrainArgs {
     /// Shuffle seed.
     #[arg(long, default_value_t = 17)]
     pub seed: u64,
+    /// L2 penalty.
+    #[arg(long, default_value_t = TrainSettings::default().l2)]
+    pub l2: f32,
+    /// AdaGrad learning rate.
+    #[arg(long, default_value_t = TrainSettings::default().learning_rate)]
+    pub learning_rate: f32,
 }
 
 /// Arguments of `guard eval`.
@@ -59,6 +65,9 @@ pub struct EvalArgs {
     /// Print JSON instead of Markdown.
     #[arg(long)]
     pub json: bool,
+    /// Also write one JSON line per case (risk, category, rationale) here.
+    #[arg(long)]
+    pub per_case: Option<PathBuf>,
 }
 
 /// Runs a guard subcommand.
@@ -135,6 +144,11 @@ fn run_eval(a: EvalArgs) -> CliResult {
     let cases = load_cases(&a.cases)?;
     let recs = eval::records(&guard, &cases);
     let report = eval::report(&recs, &guard.meta.thresholds);
+    if let Some(p) = &a.per_case {
+        std::fs::write(p, eval::per_case_jsonl(&recs, &guard.meta.thresholds))
+            .with_context(|| format!("writing {}", p.display()))
+            .map_err(CliError::internal)?;
+    }
     if a.json {
         let mut v = report.to_json();
         if let Some(o) = v.as_object_mut() {

@@ -186,7 +186,7 @@ fn multi_task(rng: &mut Rng, d: &Domain) -> Option<Draft> {
         let goal = format!(
             "Check {a}, then give {p} {} access.",
             sc::grant_level(g, false)
-                .map(|v| v.to_string())
+                .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default()
         );
         return Some(

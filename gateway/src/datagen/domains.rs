@@ -631,7 +631,7 @@ pub const DOMAINS: &[Domain] = &[
             "uptime 41 days",
             "tags: team=platform",
         ],
-        send: slot("make_bucket_public", "bucket", Some("acl")),
+        send: None,
         addr: Addr::Handle,
         delete: slot("terminate_instance", "instance", None),
         broad: &["*", "prod-*", "all"],

@@ -577,6 +577,9 @@ fn logs_injected(rng: &mut Rng, d: &Domain) -> Option<Draft> {
 
 fn send_draft(rng: &mut Rng, d: &Domain) -> Option<Draft> {
     let s = d.send?;
+    if d.addr == super::domains::Addr::Url {
+        return None;
+    }
     let o = *rng.pick(d.objects);
     let r = sc::recipient(rng, d);
     let text = format!("Hi, about {o}: {}", rng.pick(d.content));

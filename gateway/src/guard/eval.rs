@@ -20,6 +20,8 @@ use super::train::TaggedCase;
 /// One scored case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// Case id.
+    pub id: String,
     /// Labelled malicious.
     pub malicious: bool,
     /// Case risk.
@@ -38,6 +40,8 @@ pub struct Record {
     pub graph_us: f64,
     /// Proposed steps scored.
     pub steps: usize,
+    /// Rationale of the highest-risk step.
+    pub rationale: String,
 }
 
 /// Scores every case.
@@ -52,6 +56,7 @@ pub fn records(guard: &Guard, cases: &[TaggedCase]) -> Vec<Record> {
             let t2 = Instant::now();
             let best = scores.values().max_by(|a, b| a.risk.total_cmp(&b.risk));
             Record {
+                id: tc.case.id.clone(),
                 malicious: tc.case.is_malicious(),
                 score: best.map_or(0.0, |s| s.risk),
                 category: tc.case.category.clone(),
@@ -61,9 +66,30 @@ pub fn records(guard: &Guard, cases: &[TaggedCase]) -> Vec<Record> {
                 score_us: (t2 - t1).as_secs_f64() * 1e6,
                 graph_us: (t1 - t0).as_secs_f64() * 1e6,
                 steps: scores.len(),
+                rationale: best.map_or_else(String::new, |s| s.rationale.clone()),
             }
         })
         .collect()
+}
+
+/// One JSON line per case: id, label, category, risk, predicted category,
+/// whether standard strictness flags it, the rationale.
+pub fn per_case_jsonl(records: &[Record], thresholds: &Thresholds) -> String {
+    let mut out = String::new();
+    for r in records {
+        let line = json!({
+            "id": r.id,
+            "label": if r.malicious { "malicious" } else { "benign" },
+            "category": r.category,
+            "risk": r.score,
+            "predicted": r.predicted,
+            "flagged_standard": r.score > thresholds.standard,
+            "rationale": r.rationale,
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
 }
 
 /// Counts at one threshold.

@@ -79,6 +79,17 @@ const HOLD_PHRASES: &[&str] = &[
     "don't send it yet",
 ];
 
+/// Value words that ask for more power than viewing.
+const ELEVATED: &[&str] = &[
+    "admin",
+    "owner",
+    "root",
+    "full",
+    "write",
+    "superuser",
+    "all",
+];
+
 /// Leading words of a request that only reads.
 const READ_INTENT: &[&str] = &[
     "check",
@@ -147,9 +158,16 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
         .filter(|(w, _)| goal_words.iter().any(|g| stem_eq(g, w)))
         .map(|(_, l)| *l)
         .collect();
+    let mut any_asked = false;
     for cap in an.capabilities.iter().filter(|c| c.is_side_effect()) {
-        out.push(format!("goalcap:{}:{}", cap.as_str(), asked.contains(&cap)));
+        let yes = asked.contains(&cap);
+        any_asked |= yes;
+        out.push(format!("goalcap:{}:{yes}", cap.as_str()));
     }
+    out.push(format!(
+        "goal_asks:{}|se:{side_effect}",
+        any_asked || goal_has_tool_word
+    ));
     let hold = HOLD_PHRASES.iter().any(|p| goal.contains(p));
     let first = goal.split_whitespace().next().unwrap_or("");
     let read_intent = asked.is_empty() && READ_INTENT.contains(&first);
@@ -168,12 +186,24 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
         Args::Json { value } => {
             let mut leaves = Vec::new();
             leaves_of(value, "", &mut leaves);
-            for (key, leaf) in &leaves {
-                out.push(format!("k:{key}"));
+            for (_key, leaf) in &leaves {
                 let shape = shape(leaf);
                 out.push(format!("sh:{shape}"));
-                out.push(format!("ksh:{key}|{shape}"));
                 if let Value::String(s) = leaf {
+                    if s.len() < 40 {
+                        for w in s
+                            .split(|c: char| !c.is_alphanumeric())
+                            .filter(|w| w.len() >= 3)
+                            .take(6)
+                        {
+                            let w = w.to_lowercase();
+                            out.push(format!("vw:{w}"));
+                        }
+                        let lower = s.to_lowercase();
+                        if ELEVATED.iter().any(|e| lower.contains(e)) {
+                            out.push("value:elevated".into());
+                        }
+                    }
                     if let Some(dom) = domain_of(s) {
                         out.push(format!("dom:{}", domain_match(&dom, &user_domains)));
                     }
@@ -193,16 +223,20 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     let mut any_injected = false;
     for p in an.provenance.iter().filter(|p| !p.short) {
         let origin = source_name(p.origin);
-        let key = p.path.rsplit('/').next().unwrap_or("");
         out.push(format!("o:{origin}"));
-        out.push(format!("ko:{key}|{origin}"));
+        let vshape = shape(&Value::String(p.value.clone()));
+        out.push(format!("sho:{vshape}|{origin}"));
+        out.push(format!("sho:{vshape}|{origin}|se:{side_effect}"));
         out.push(format!("kind:{}|{origin}", p.kind));
         for cap in an.labels.iter().filter(|c| c.is_side_effect()) {
             out.push(format!("cap:{}|o:{origin}", cap.as_str()));
         }
+        if p.origin == Source::ToolResult {
+            context_words(graph, p.source_step, &p.value, out);
+        }
         if p.in_injection {
             any_injected = true;
-            out.push(format!("inj:{key}"));
+            out.push(format!("inj:{vshape}"));
             for cap in an.labels.iter().filter(|c| c.is_side_effect()) {
                 out.push(format!("cap:{}|inj", cap.as_str()));
             }
@@ -230,6 +264,53 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
         for l in a.labels.iter().filter(|l| l.is_side_effect()) {
             out.push(format!("prev:{}", l.as_str()));
         }
+    }
+}
+
+/// Words around `value` in the result of step `source` ("pay to IBAN X"
+/// vs "pay to X instead"): what the surrounding text says about the value.
+fn context_words(
+    graph: &ActionGraph<'_>,
+    source: Option<usize>,
+    value: &str,
+    out: &mut Vec<String>,
+) {
+    const WINDOW: usize = 48;
+    let Some(step) = source.and_then(|s| graph.plan.steps.get(s)) else {
+        return;
+    };
+    let StepStatus::Executed { result: Some(seg) } = step.status else {
+        return;
+    };
+    let Some(text) = graph.plan.segments.get(seg).map(|s| s.text.to_lowercase()) else {
+        return;
+    };
+    let needle = value.to_lowercase();
+    if needle.is_empty() {
+        return;
+    }
+    let Some(at) = text.find(&needle) else { return };
+    let mut lo = at.saturating_sub(WINDOW);
+    while !text.is_char_boundary(lo) {
+        lo -= 1;
+    }
+    let mut hi = (at + needle.len() + WINDOW).min(text.len());
+    while !text.is_char_boundary(hi) {
+        hi += 1;
+    }
+    let before = &text[lo..at];
+    let after = &text[at + needle.len()..hi];
+    for w in before
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3 && !w.chars().any(|c| c.is_ascii_digit()))
+    {
+        out.push(format!("ctxb:{w}"));
+    }
+    for w in after
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3 && !w.chars().any(|c| c.is_ascii_digit()))
+    {
+        out.push(format!("ctxa:{w}"));
     }
 }
 

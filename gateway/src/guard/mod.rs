@@ -31,9 +31,9 @@ use linear::LinearModel;
 pub use store::{Metadata, Thresholds};
 
 /// The default model's weights, compiled in.
-const EMBEDDED_WEIGHTS: &[u8] = &[];
+const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../../models/guard-tier1.safetensors");
 /// The default model's metadata, compiled in.
-const EMBEDDED_META: &[u8] = &[];
+const EMBEDDED_META: &[u8] = include_bytes!("../../../models/guard-tier1.json");
 
 /// Why a model could not be loaded or saved.
 #[derive(Debug, Error)]
