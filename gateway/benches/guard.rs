@@ -13,7 +13,11 @@ fn main() {
 }
 
 fn cases() -> Vec<Case> {
-    let d = datagen::generate(Settings { seed: 7, benign_per_family: 1, malicious_per_family: 1 });
+    let d = datagen::generate(Settings {
+        seed: 7,
+        benign_per_family: 1,
+        malicious_per_family: 1,
+    });
     match train::read_cases(&datagen::to_jsonl(&d.test)) {
         Ok(c) => c.into_iter().map(|t| t.case).collect(),
         Err(e) => panic!("generated cases must parse: {e}"),

@@ -48,6 +48,9 @@ pub struct TrainArgs {
     /// L2 penalty.
     #[arg(long, default_value_t = TrainSettings::default().l2)]
     pub l2: f32,
+    /// Feature dropout probability during training.
+    #[arg(long, default_value_t = TrainSettings::default().dropout)]
+    pub dropout: f32,
     /// AdaGrad learning rate.
     #[arg(long, default_value_t = TrainSettings::default().learning_rate)]
     pub learning_rate: f32,
@@ -95,7 +98,9 @@ fn run_train(a: TrainArgs) -> CliResult {
     let settings = TrainSettings {
         epochs: a.epochs,
         seed: a.seed,
-        ..TrainSettings::default()
+        l2: a.l2,
+        learning_rate: a.learning_rate,
+        dropout: a.dropout,
     };
     let trained = train::train(&tr, &va, a.bits, settings);
     let test_report = match &a.test {
@@ -199,7 +204,7 @@ fn model_card(
         s,
         "- **Training:** AdaGrad, {} epochs, L2 {}, seed {}; final training loss {:.4} (per epoch: {})",
         a.epochs,
-        TrainSettings::default().l2,
+        a.l2,
         a.seed,
         losses.last().copied().unwrap_or(0.0),
         losses

@@ -1032,7 +1032,7 @@ pub const DOMAINS: &[Domain] = &[
         delete: slot("close_tickets", "ticket", None),
         broad: &["*", "all open"],
         pay: None,
-        grant: slot("reset_user_password", "user", Some("send_to")),
+        grant: None,
         logs: None,
         log_targets: &[],
         stop: slot("lock_account", "user", None),

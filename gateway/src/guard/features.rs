@@ -200,7 +200,10 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
                             out.push(format!("vw:{w}"));
                         }
                         let lower = s.to_lowercase();
-                        if ELEVATED.iter().any(|e| lower.contains(e)) {
+                        if lower
+                            .split(|c: char| !c.is_alphanumeric())
+                            .any(|w| ELEVATED.contains(&w))
+                        {
                             out.push("value:elevated".into());
                         }
                     }

@@ -53,6 +53,10 @@ pub struct TrainSettings {
     pub learning_rate: f32,
     /// L2 penalty.
     pub l2: f32,
+    /// Probability of dropping each feature of an example for one update
+    /// (feature dropout): no single feature, such as a tool's name, can carry
+    /// a decision alone, so structural evidence gets weight too.
+    pub dropout: f32,
     /// Shuffle seed.
     pub seed: u64,
 }
@@ -62,7 +66,8 @@ impl Default for TrainSettings {
         TrainSettings {
             epochs: 8,
             learning_rate: 0.2,
-            l2: 1e-6,
+            l2: 1e-4,
+            dropout: 0.3,
             seed: 17,
         }
     }
@@ -153,9 +158,21 @@ impl LinearModel {
         let mut losses = Vec::with_capacity(s.epochs);
         for _ in 0..s.epochs {
             rng.shuffle(&mut order);
+            let mut kept: Vec<Hashed> = Vec::new();
             for &i in &order {
                 let ex = &data[i];
-                let z = self.logits(&ex.features);
+                kept.clear();
+                if s.dropout > 0.0 {
+                    kept.extend(
+                        ex.features
+                            .iter()
+                            .copied()
+                            .filter(|_| rng.unit() >= f64::from(s.dropout)),
+                    );
+                } else {
+                    kept.extend_from_slice(&ex.features);
+                }
+                let z = self.logits(&kept);
                 let mut grad = [0f32; OUTPUTS];
                 let y = if ex.malicious { 1.0 } else { 0.0 };
                 grad[0] = (sigmoid(z[0]) - y) * if ex.malicious { w_pos } else { w_neg };
@@ -165,7 +182,7 @@ impl LinearModel {
                         grad[1 + k] = p[k] - if k == c { 1.0 } else { 0.0 };
                     }
                 }
-                for f in &ex.features {
+                for f in &kept {
                     let base = f.index as usize * OUTPUTS;
                     let sign = if f.positive { 1.0 } else { -1.0 };
                     for (k, g) in grad.iter().enumerate() {

@@ -155,6 +155,7 @@ pub fn train(
         "epochs": settings.epochs,
         "learning_rate": settings.learning_rate,
         "l2": settings.l2,
+        "dropout": settings.dropout,
         "seed": settings.seed,
         "train_cases": train.len(),
         "train_steps": data.len(),
