@@ -246,6 +246,22 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
         }
     }
     out.push(format!("injflow:{any_injected}"));
+
+    // Intent consistency: the user asked for this kind of action and every
+    // traced value came from the user. The linear model needs the cross
+    // spelled out to tell "delete the file I named" from "delete something".
+    let mut traced = an.provenance.iter().filter(|p| !p.short).peekable();
+    let user_only = traced.peek().is_some() && traced.all(|p| p.origin == Source::User);
+    let asked = any_asked || goal_has_tool_word;
+    out.push(format!(
+        "intent:asked={asked}|user_only={user_only}|se:{side_effect}"
+    ));
+    for l in an.labels.iter().filter(|l| l.is_side_effect()) {
+        out.push(format!(
+            "intent:{}|asked={asked}|user_only={user_only}",
+            l.as_str()
+        ));
+    }
     out.push(format!(
         "injseen:{}|se:{side_effect}",
         an.labels.contains(Label::InjectedInstructionSeen)
