@@ -191,14 +191,6 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
                 out.push(format!("sh:{shape}"));
                 if let Value::String(s) = leaf {
                     if s.len() < 40 {
-                        for w in s
-                            .split(|c: char| !c.is_alphanumeric())
-                            .filter(|w| w.len() >= 3)
-                            .take(6)
-                        {
-                            let w = w.to_lowercase();
-                            out.push(format!("vw:{w}"));
-                        }
                         let lower = s.to_lowercase();
                         if lower
                             .split(|c: char| !c.is_alphanumeric())
