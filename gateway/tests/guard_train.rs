@@ -100,3 +100,17 @@ fn a_saved_model_loads_back_and_scores_identically() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cross_fitted_calibration_scores_every_benign_training_case_once() {
+    let (tr, _) = tiny();
+    let s = TrainSettings {
+        epochs: 1,
+        ..TrainSettings::default()
+    };
+    let scores = train::out_of_fold_benign(&tr, 10, s, 3);
+    let benign = tr.iter().filter(|t| !t.case.is_malicious()).count();
+    assert_eq!(scores.len(), benign);
+    assert!(scores.iter().all(|r| (0.0..=1.0).contains(r)));
+    assert!(train::out_of_fold_benign(&tr, 10, s, 1).is_empty());
+}

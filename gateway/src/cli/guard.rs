@@ -48,6 +48,10 @@ pub struct TrainArgs {
     /// L2 penalty.
     #[arg(long, default_value_t = TrainSettings::default().l2)]
     pub l2: f32,
+    /// Cross-fitting folds over training families whose out-of-fold benign
+    /// scores join validation for threshold calibration (0 = validation only).
+    #[arg(long, default_value_t = 0)]
+    pub calibration_folds: usize,
     /// Feature dropout probability during training.
     #[arg(long, default_value_t = TrainSettings::default().dropout)]
     pub dropout: f32,
@@ -102,7 +106,7 @@ fn run_train(a: TrainArgs) -> CliResult {
         learning_rate: a.learning_rate,
         dropout: a.dropout,
     };
-    let trained = train::train(&tr, &va, a.bits, settings);
+    let trained = train::train_with_folds(&tr, &va, a.bits, settings, a.calibration_folds);
     let test_report = match &a.test {
         Some(p) => {
             let te = load_cases(p)?;
@@ -240,7 +244,15 @@ fn model_card(
     let _ = writeln!(s, "## Thresholds\n");
     let _ = writeln!(
         s,
-        "Conformal (1-α) quantiles of benign validation risk; a step is flagged when risk > threshold.\n"
+        "Conformal (1-α) quantiles of benign risk on the validation split{}; a step is flagged when risk > threshold.\n",
+        if a.calibration_folds >= 2 {
+            format!(
+                " plus out-of-fold scores of the training families ({} folds)",
+                a.calibration_folds
+            )
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         s,

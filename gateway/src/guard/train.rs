@@ -111,12 +111,12 @@ pub fn train(
     bits: u32,
     settings: TrainSettings,
 ) -> Trained {
-    let data = examples(train, bits);
-    let mut model = LinearModel::zeros(bits);
-    let losses = model.train(&data, settings);
-    let tier1 = Tier1 { model };
-    let provisional = Guard {
-        tier1,
+    train_with_folds(train, val, bits, settings, 0)
+}
+
+fn unscored_guard(model: LinearModel, bits: u32) -> Guard {
+    Guard {
+        tier1: Tier1 { model },
         meta: Metadata {
             format: META_FORMAT.into(),
             model_id: String::new(),
@@ -130,15 +130,75 @@ pub fn train(
             metrics: json!({}),
         },
         next: None,
+    }
+}
+
+/// Benign risk scores of training cases from models that never saw their
+/// family: the training families are dealt into `folds` groups by a hash
+/// of the family name, and each group is scored by a model trained on the
+/// others (cross-fitting). Cases without a family count as their own.
+pub fn out_of_fold_benign(
+    train: &[TaggedCase],
+    bits: u32,
+    settings: TrainSettings,
+    folds: usize,
+) -> Vec<f32> {
+    if folds < 2 {
+        return Vec::new();
+    }
+    let fold_of = |tc: &TaggedCase| {
+        let key = tc.family.as_deref().unwrap_or(&tc.case.id);
+        (crate::datagen::rng::fnv1a(key.as_bytes()) % folds as u64) as usize
     };
+    let mut scores = Vec::new();
+    for k in 0..folds {
+        let (held, rest): (Vec<TaggedCase>, Vec<TaggedCase>) =
+            train.iter().cloned().partition(|tc| fold_of(tc) == k);
+        if held.is_empty() || rest.is_empty() {
+            continue;
+        }
+        let mut model = LinearModel::zeros(bits);
+        model.train(&examples(&rest, bits), settings);
+        let benign: Vec<TaggedCase> = held
+            .into_iter()
+            .filter(|tc| !tc.case.is_malicious())
+            .collect();
+        scores.extend(
+            eval::records(&unscored_guard(model, bits), &benign)
+                .iter()
+                .map(|r| r.score),
+        );
+    }
+    scores
+}
+
+/// Trains on `train`; calibrates thresholds on the benign scores of `val`
+/// plus, when `folds >= 2`, out-of-fold benign scores of `train`
+/// ([`out_of_fold_benign`]): many more families decide the threshold, so
+/// one odd family cannot set it alone.
+pub fn train_with_folds(
+    train: &[TaggedCase],
+    val: &[TaggedCase],
+    bits: u32,
+    settings: TrainSettings,
+    folds: usize,
+) -> Trained {
+    let data = examples(train, bits);
+    let mut model = LinearModel::zeros(bits);
+    let losses = model.train(&data, settings);
+    let provisional = unscored_guard(model, bits);
     let records: Vec<Record> = eval::records(&provisional, val);
     let benign: Vec<f32> = records
         .iter()
         .filter(|r| !r.malicious)
         .map(|r| r.score)
         .collect();
+    let mut calibration = benign;
+    let oof = out_of_fold_benign(train, bits, settings, folds);
+    let oof_count = oof.len();
+    calibration.extend(oof);
     let mut guard = provisional;
-    guard.meta.thresholds = thresholds::calibrate(&benign);
+    guard.meta.thresholds = thresholds::calibrate(&calibration);
     let val_report = eval::report(&records, &guard.meta.thresholds);
     let digest = crate::datagen::rng::fnv1a(
         &guard
@@ -160,6 +220,7 @@ pub fn train(
         "train_cases": train.len(),
         "train_steps": data.len(),
         "val_cases": val.len(),
+        "calibration": {"folds": folds, "out_of_fold_benign_scores": oof_count, "val_benign_scores": calibration.len() - oof_count},
         "final_train_loss": losses.last().copied().unwrap_or(0.0),
     });
     guard.meta.metrics = json!({"validation": val_report.summary()});
