@@ -132,3 +132,9 @@ fn passes_the_users_own_send_after_an_ignored_injection() {
         s.rationale
     );
 }
+
+#[test]
+fn guard_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Guard>();
+}

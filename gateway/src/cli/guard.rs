@@ -150,7 +150,15 @@ fn run_train(a: TrainArgs) -> CliResult {
 fn run_eval(a: EvalArgs) -> CliResult {
     let guard =
         Guard::load_or_embedded(a.model.as_deref()).map_err(|e| CliError::bad_input(anyhow!(e)))?;
-    let cases = load_cases(&a.cases)?;
+    let mut cases = load_cases(&a.cases)?;
+    // Metrics need labels; unlabelled cases are skipped, not counted benign.
+    cases.retain(|c| c.case.label.is_some());
+    if cases.is_empty() {
+        return Err(CliError::bad_input(anyhow!(
+            "{}: no labelled cases (each line needs \"label\": \"benign\" or \"malicious\")",
+            a.cases.display()
+        )));
+    }
     let recs = eval::records(&guard, &cases);
     let report = eval::report(&recs, &guard.meta.thresholds);
     if let Some(p) = &a.per_case {
