@@ -54,9 +54,7 @@ pub fn run(args: DatagenArgs) -> CliResult {
             path.display()
         ));
     }
-    #[expect(clippy::print_stdout, reason = "the CLI reports what it wrote")]
-    {
-        print!("{summary}");
-    }
+    // A closed pipe (`| head`) is not an error.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), summary.as_bytes());
     Ok(0)
 }

@@ -8,6 +8,22 @@ use anyhow::{Context as _, anyhow};
 use clap::{Args, Subcommand};
 
 use super::{CliError, CliResult};
+
+/// Writes a line to stdout; a closed pipe (`| head`) is not an error.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// Writes to stdout without a newline; a closed pipe is not an error.
+macro_rules! say_raw {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
 use crate::guard::linear::TrainSettings;
 use crate::guard::train::{self, TaggedCase};
 use crate::guard::{Guard, eval};
@@ -92,7 +108,6 @@ fn load_cases(path: &Path) -> Result<Vec<TaggedCase>, CliError> {
     train::read_cases(&text).map_err(|e| CliError::bad_input(anyhow!("{}: {e}", path.display())))
 }
 
-#[expect(clippy::print_stdout, reason = "the CLI reports results on stdout")]
 fn run_train(a: TrainArgs) -> CliResult {
     if !(8..=24).contains(&a.bits) {
         return Err(CliError::bad_input(anyhow!("--bits must be in 8..=24")));
@@ -133,20 +148,19 @@ fn run_train(a: TrainArgs) -> CliResult {
     std::fs::write(&card_path, card)
         .with_context(|| format!("writing {}", card_path.display()))
         .map_err(CliError::internal)?;
-    println!(
+    say!(
         "model {} written to {}",
         guard.meta.model_id,
         a.out.display()
     );
-    println!("training loss per epoch: {:?}", trained.losses);
-    println!("validation:\n{}", trained.val_report.to_markdown());
+    say!("training loss per epoch: {:?}", trained.losses);
+    say!("validation:\n{}", trained.val_report.to_markdown());
     if let Some(r) = test_report {
-        println!("test:\n{}", r.to_markdown());
+        say!("test:\n{}", r.to_markdown());
     }
     Ok(0)
 }
 
-#[expect(clippy::print_stdout, reason = "the CLI reports results on stdout")]
 fn run_eval(a: EvalArgs) -> CliResult {
     let guard =
         Guard::load_or_embedded(a.model.as_deref()).map_err(|e| CliError::bad_input(anyhow!(e)))?;
@@ -171,14 +185,14 @@ fn run_eval(a: EvalArgs) -> CliResult {
         if let Some(o) = v.as_object_mut() {
             o.insert("model_id".into(), guard.meta.model_id.clone().into());
         }
-        println!("{v}");
+        say!("{v}");
     } else {
-        println!(
+        say!(
             "# Guard eval: {} on {}\n",
             guard.meta.model_id,
             a.cases.display()
         );
-        print!("{}", report.to_markdown());
+        say_raw!("{}", report.to_markdown());
     }
     Ok(0)
 }
