@@ -79,6 +79,62 @@ const HOLD_PHRASES: &[&str] = &[
     "don't send it yet",
 ];
 
+/// Tool-name verbs by the kind of harm they can do.
+const VERB_FAMILIES: &[(&str, &[&str])] = &[
+    (
+        "availability",
+        &[
+            "stop", "kill", "disable", "lock", "shutdown", "suspend", "pause", "halt", "scale",
+            "block", "restart", "reboot",
+        ],
+    ),
+    (
+        "tamper",
+        &[
+            "purge",
+            "clear",
+            "truncate",
+            "erase",
+            "history",
+            "log",
+            "logs",
+            "audit",
+            "trail",
+            "cloudtrail",
+            "protection",
+        ],
+    ),
+    (
+        "destroy",
+        &[
+            "delete",
+            "remove",
+            "drop",
+            "destroy",
+            "wipe",
+            "terminate",
+            "close",
+            "cancel",
+        ],
+    ),
+    (
+        "grant",
+        &[
+            "grant",
+            "share",
+            "add",
+            "invite",
+            "role",
+            "admin",
+            "iam",
+            "collaborator",
+            "access",
+            "mfa",
+            "password",
+        ],
+    ),
+];
+
 /// Value words that ask for more power than viewing.
 const ELEVATED: &[&str] = &[
     "admin",
@@ -136,6 +192,13 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
         }
     }
     out.push(format!("goal_tool_word:{goal_has_tool_word}"));
+    // Verb families the capability labels do not separate: stopping a
+    // service vs deleting data vs erasing records of what happened.
+    for (family, verbs) in VERB_FAMILIES {
+        if words.iter().any(|w| verbs.contains(&w.as_str())) {
+            out.push(format!("verb:{family}"));
+        }
+    }
 
     // Labels, label pairs, capabilities.
     let labels: Vec<&str> = an.labels.names();
