@@ -189,10 +189,16 @@ impl LinearModel {
                         if *g == 0.0 {
                             continue;
                         }
+                        // Features hashed for another width are skipped,
+                        // as in `logits`, rather than indexing out of range.
                         let j = base + k;
-                        let gj = g * sign + s.l2 * self.weights[j];
-                        accum[j] += gj * gj;
-                        self.weights[j] -= s.learning_rate * gj / accum[j].sqrt();
+                        let (Some(w), Some(acc)) = (self.weights.get_mut(j), accum.get_mut(j))
+                        else {
+                            continue;
+                        };
+                        let gj = g * sign + s.l2 * *w;
+                        *acc += gj * gj;
+                        *w -= s.learning_rate * gj / acc.sqrt();
                     }
                 }
             }
