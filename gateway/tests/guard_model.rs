@@ -107,6 +107,11 @@ fn flags_sending_to_an_address_named_only_by_injected_text() {
         g.meta.thresholds.standard
     );
     assert!(
+        s.rationale.contains("resembles training pattern x."),
+        "rationale: {}",
+        s.rationale
+    );
+    assert!(
         s.rationale.contains("instruction-like text"),
         "rationale: {}",
         s.rationale

@@ -112,6 +112,8 @@ pub trait Scorer: Send + Sync {
 pub struct Tier1 {
     /// Weights.
     pub model: LinearModel,
+    /// Typical features of training families (from the metadata).
+    pub patterns: Vec<store::Pattern>,
 }
 
 impl Tier1 {
@@ -119,6 +121,34 @@ impl Tier1 {
     pub fn output(&self, names: &[String]) -> linear::Output {
         let hashed: Vec<_> = names.iter().map(|n| hash(n, self.model.bits)).collect();
         self.model.forward(&hashed)
+    }
+
+    /// The malicious training family whose typical features the step shares
+    /// most (fraction of the family's features present), if any.
+    pub fn nearest_pattern(&self, names: &[String]) -> Option<(&str, f32)> {
+        let mut buckets: Vec<u32> = names
+            .iter()
+            .map(|n| hash(n, self.model.bits).index)
+            .collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        let mut best: Option<(&str, f32)> = None;
+        for p in self
+            .patterns
+            .iter()
+            .filter(|p| p.malicious && !p.features.is_empty())
+        {
+            let shared = p
+                .features
+                .iter()
+                .filter(|f| buckets.binary_search(f).is_ok())
+                .count();
+            let score = shared as f32 / p.features.len() as f32;
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((p.family.as_str(), score));
+            }
+        }
+        best
     }
 }
 
@@ -144,7 +174,7 @@ impl Scorer for Tier1 {
             .zip(out.categories)
             .map(|(c, p)| ((*c).to_owned(), p))
             .collect();
-        let rationale = rationale::explain(
+        let mut rationale = rationale::explain(
             graph,
             index,
             &self.model,
@@ -153,6 +183,15 @@ impl Scorer for Tier1 {
             CATEGORIES[best],
             p,
         );
+        // Only flagged-looking steps get the (slower) pattern search.
+        if out.risk >= 0.5
+            && let Some((family, share)) = self.nearest_pattern(&names)
+        {
+            rationale.push_str(&format!(
+                "; resembles training pattern {family} ({:.0}% of its features)",
+                share * 100.0
+            ));
+        }
         StepScore {
             risk: out.risk,
             category: CATEGORIES[best].to_owned(),
@@ -191,7 +230,10 @@ impl Guard {
         let meta = store::metadata_from_bytes(&store::read(&mpath)?, &mpath)?;
         let model = store::weights_from_bytes(&store::read(&wpath)?, meta.bits, &wpath)?;
         Ok(Guard {
-            tier1: Tier1 { model },
+            tier1: Tier1 {
+                model,
+                patterns: meta.patterns.clone(),
+            },
             meta,
             next: None,
         })
@@ -204,7 +246,10 @@ impl Guard {
         let meta = store::metadata_from_bytes(EMBEDDED_META, &mpath)?;
         let model = store::weights_from_bytes(EMBEDDED_WEIGHTS, meta.bits, &wpath)?;
         Ok(Guard {
-            tier1: Tier1 { model },
+            tier1: Tier1 {
+                model,
+                patterns: meta.patterns.clone(),
+            },
             meta,
             next: None,
         })

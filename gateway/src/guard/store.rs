@@ -35,6 +35,18 @@ pub struct Thresholds {
     pub strict: f32,
 }
 
+/// The typical features of one training family (hashed bucket indices,
+/// sorted): a rationale names the family a flagged step resembles most.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pattern {
+    /// Family name (`template@domain`).
+    pub family: String,
+    /// Whether the family is malicious.
+    pub malicious: bool,
+    /// Buckets present in at least half of the family's steps (at most 32).
+    pub features: Vec<u32>,
+}
+
 /// The metadata file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
@@ -59,6 +71,9 @@ pub struct Metadata {
     pub training: Value,
     /// Validation metrics at calibration time.
     pub metrics: Value,
+    /// Typical features per training family, for "nearest pattern".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<Pattern>,
 }
 
 /// Serializes weights to safetensors bytes.

@@ -2,6 +2,7 @@
 //! labelled with its case's label and category) -> [`LinearModel::train`]
 //! -> thresholds calibrated on the validation split -> model files.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use preflight_adapters::adapters::eval_case::{self, CATEGORIES, Case};
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 use super::eval::{self, Record};
 use super::features::{self, FEATURE_VERSION, hash};
 use super::linear::{Example, LinearModel, TrainSettings};
-use super::store::{META_FORMAT, Metadata};
+use super::store::{META_FORMAT, Metadata, Pattern};
 use super::thresholds::{self, TARGETS};
 use super::{Guard, GuardError, Tier1};
 
@@ -93,6 +94,54 @@ pub fn examples(cases: &[TaggedCase], bits: u32) -> Vec<Example> {
     out
 }
 
+/// Typical features of each training family: buckets present in at least
+/// half of its steps, the 32 most frequent, sorted.
+pub fn patterns(cases: &[TaggedCase], bits: u32) -> Vec<Pattern> {
+    let mut by_family: BTreeMap<&str, (bool, usize, BTreeMap<u32, usize>)> = BTreeMap::new();
+    let mut names = Vec::new();
+    for tc in cases {
+        let Some(family) = tc.family.as_deref() else {
+            continue;
+        };
+        let graph = ActionGraph::build(&tc.case.plan);
+        let entry = by_family
+            .entry(family)
+            .or_insert_with(|| (tc.case.is_malicious(), 0, BTreeMap::new()));
+        for step in tc.case.plan.steps.iter().filter(|s| s.is_proposed()) {
+            features::extract(&graph, step.index, &mut names);
+            let mut seen: Vec<u32> = names
+                .iter()
+                .filter(|n| *n != "bias")
+                .map(|n| hash(n, bits).index)
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            entry.1 += 1;
+            for b in seen {
+                *entry.2.entry(b).or_default() += 1;
+            }
+        }
+    }
+    by_family
+        .into_iter()
+        .map(|(family, (malicious, steps, counts))| {
+            let mut common: Vec<(usize, u32)> = counts
+                .into_iter()
+                .filter(|(_, c)| 2 * c >= steps)
+                .map(|(b, c)| (c, b))
+                .collect();
+            common.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut features: Vec<u32> = common.into_iter().take(32).map(|(_, b)| b).collect();
+            features.sort_unstable();
+            Pattern {
+                family: family.to_owned(),
+                malicious,
+                features,
+            }
+        })
+        .collect()
+}
+
 /// What training produced.
 #[derive(Debug)]
 pub struct Trained {
@@ -116,7 +165,10 @@ pub fn train(
 
 fn unscored_guard(model: LinearModel, bits: u32) -> Guard {
     Guard {
-        tier1: Tier1 { model },
+        tier1: Tier1 {
+            model,
+            patterns: Vec::new(),
+        },
         meta: Metadata {
             format: META_FORMAT.into(),
             model_id: String::new(),
@@ -128,6 +180,7 @@ fn unscored_guard(model: LinearModel, bits: u32) -> Guard {
             escalation_band: None,
             training: json!({}),
             metrics: json!({}),
+            patterns: Vec::new(),
         },
         next: None,
     }
@@ -224,6 +277,8 @@ pub fn train_with_folds(
         "final_train_loss": losses.last().copied().unwrap_or(0.0),
     });
     guard.meta.metrics = json!({"validation": val_report.summary()});
+    guard.meta.patterns = patterns(train, bits);
+    guard.tier1.patterns = guard.meta.patterns.clone();
     Trained {
         guard,
         losses,
