@@ -261,7 +261,7 @@ fn model_card(
     );
     let _ = writeln!(
         s,
-        "Reproduce (deterministic: same seed, same bytes, same model id):\n\n```sh\npreflight datagen --seed 7 --out target/guard-data\npreflight guard train --train target/guard-data/train.jsonl --val target/guard-data/val.jsonl \\\n  --test target/guard-data/test.jsonl --out models\npreflight guard eval --cases target/guard-data/test.jsonl\n```\n"
+        "How the committed model in `models/` is produced (deterministic: same seed, same bytes, same model id):\n\n```sh\npreflight datagen --seed 7 --out target/guard-data\npreflight guard train --train target/guard-data/train.jsonl --val target/guard-data/val.jsonl \\\n  --test target/guard-data/test.jsonl --out models\npreflight guard eval --cases target/guard-data/test.jsonl\n```\n"
     );
     let _ = writeln!(s, "## Thresholds\n");
     let _ = writeln!(
@@ -297,7 +297,7 @@ fn model_card(
     }
     let _ = writeln!(
         s,
-        "## Intended use\n\nScore each proposed tool call inside Preflight before it runs; the policy decides using the risk, the category and the thresholds above. The rationale names the evidence (labels, data flow, strongest features).\n"
+        "## Intended use\n\nScore each proposed tool call inside Preflight before it runs; the policy decides using the risk, the category and the thresholds above. The rationale names the evidence (labels, the data flow that matters, the strongest features for or against) and, for steps with risk >= 0.5, the malicious training family they resemble most.\n"
     );
     let _ = writeln!(
         s,
