@@ -18,7 +18,7 @@ pub mod store;
 pub mod thresholds;
 pub mod train;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use preflight_adapters::adapters::eval_case::CATEGORIES;
@@ -113,10 +113,28 @@ pub struct Tier1 {
     /// Weights.
     pub model: LinearModel,
     /// Typical features of training families (from the metadata).
-    pub patterns: Vec<store::Pattern>,
+    patterns: Vec<store::Pattern>,
+    /// Bucket -> indices of the malicious patterns holding it (an inverted
+    /// index, so the nearest-pattern search costs one lookup per feature).
+    postings: HashMap<u32, Vec<u32>>,
 }
 
 impl Tier1 {
+    /// Tier 1 from weights and the training families' patterns.
+    pub fn new(model: LinearModel, patterns: Vec<store::Pattern>) -> Self {
+        let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (i, p) in patterns.iter().enumerate().filter(|(_, p)| p.malicious) {
+            for f in &p.features {
+                postings.entry(*f).or_default().push(i as u32);
+            }
+        }
+        Tier1 {
+            model,
+            patterns,
+            postings,
+        }
+    }
+
     /// Risk and categories of a step from its feature names.
     pub fn output(&self, names: &[String]) -> linear::Output {
         let hashed: Vec<_> = names.iter().map(|n| hash(n, self.model.bits)).collect();
@@ -132,18 +150,20 @@ impl Tier1 {
             .collect();
         buckets.sort_unstable();
         buckets.dedup();
+        let mut shared = vec![0u32; self.patterns.len()];
+        for b in &buckets {
+            for &p in self.postings.get(b).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(c) = shared.get_mut(p as usize) {
+                    *c += 1;
+                }
+            }
+        }
         let mut best: Option<(&str, f32)> = None;
-        for p in self
-            .patterns
-            .iter()
-            .filter(|p| p.malicious && !p.features.is_empty())
-        {
-            let shared = p
-                .features
-                .iter()
-                .filter(|f| buckets.binary_search(f).is_ok())
-                .count();
-            let score = shared as f32 / p.features.len() as f32;
+        for (p, count) in self.patterns.iter().zip(shared) {
+            if !p.malicious || p.features.is_empty() {
+                continue;
+            }
+            let score = count as f32 / p.features.len() as f32;
             if best.is_none_or(|(_, b)| score > b) {
                 best = Some((p.family.as_str(), score));
             }
@@ -230,10 +250,7 @@ impl Guard {
         let meta = store::metadata_from_bytes(&store::read(&mpath)?, &mpath)?;
         let model = store::weights_from_bytes(&store::read(&wpath)?, meta.bits, &wpath)?;
         Ok(Guard {
-            tier1: Tier1 {
-                model,
-                patterns: meta.patterns.clone(),
-            },
+            tier1: Tier1::new(model, meta.patterns.clone()),
             meta,
             next: None,
         })
@@ -246,10 +263,7 @@ impl Guard {
         let meta = store::metadata_from_bytes(EMBEDDED_META, &mpath)?;
         let model = store::weights_from_bytes(EMBEDDED_WEIGHTS, meta.bits, &wpath)?;
         Ok(Guard {
-            tier1: Tier1 {
-                model,
-                patterns: meta.patterns.clone(),
-            },
+            tier1: Tier1::new(model, meta.patterns.clone()),
             meta,
             next: None,
         })

@@ -165,10 +165,7 @@ pub fn train(
 
 fn unscored_guard(model: LinearModel, bits: u32) -> Guard {
     Guard {
-        tier1: Tier1 {
-            model,
-            patterns: Vec::new(),
-        },
+        tier1: Tier1::new(model, Vec::new()),
         meta: Metadata {
             format: META_FORMAT.into(),
             model_id: String::new(),
@@ -278,7 +275,8 @@ pub fn train_with_folds(
     });
     guard.meta.metrics = json!({"validation": val_report.summary()});
     guard.meta.patterns = patterns(train, bits);
-    guard.tier1.patterns = guard.meta.patterns.clone();
+    let model = std::mem::replace(&mut guard.tier1.model, LinearModel::zeros(0));
+    guard.tier1 = Tier1::new(model, guard.meta.patterns.clone());
     Trained {
         guard,
         losses,
