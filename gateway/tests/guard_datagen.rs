@@ -74,3 +74,13 @@ fn every_case_is_a_valid_eval_case_and_test_covers_every_category() {
     );
     assert!(ignored > 0, "no injection_ignored case in test");
 }
+
+#[test]
+fn lookalike_domains_never_equal_the_original() {
+    let mut rng = datagen::rng::Rng::new(1);
+    for d in datagen::pools::COMPANIES {
+        for _ in 0..50 {
+            assert_ne!(datagen::pools::lookalike(&mut rng, d), *d);
+        }
+    }
+}

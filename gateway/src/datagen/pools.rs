@@ -98,15 +98,32 @@ pub fn attacker_email(rng: &mut Rng, blatant: bool) -> String {
     format!("{user}@{host}")
 }
 
-/// A domain that looks like `domain` but is not it.
+/// A domain that looks like `domain` but is not it (never equal to it).
 pub fn lookalike(rng: &mut Rng, domain: &str) -> String {
     let (stem, tld) = domain.split_once('.').unwrap_or((domain, "com"));
-    match rng.below(5) {
+    let swapped = ['o', 'l', 'i', 'e']
+        .into_iter()
+        .find(|c| stem.contains(*c))
+        .map(|c| {
+            let to = match c {
+                'o' => "0",
+                'l' | 'i' => "1",
+                _ => "3",
+            };
+            stem.replacen(c, to, 1)
+        })
+        .unwrap_or_else(|| format!("{stem}s"));
+    let candidate = match rng.below(5) {
         0 => format!("{stem}-mail.{tld}"),
-        1 => format!("{}.{tld}", stem.replacen('o', "0", 1)),
+        1 => format!("{swapped}.{tld}"),
         2 => format!("{stem}.co"),
         3 => format!("{stem}{}.{tld}", &stem[stem.len().saturating_sub(1)..]),
         _ => format!("{stem}-secure.{tld}"),
+    };
+    if candidate == domain {
+        format!("{stem}-secure.{tld}")
+    } else {
+        candidate
     }
 }
 
