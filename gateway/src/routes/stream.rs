@@ -410,6 +410,28 @@ impl Relay {
         state
             .metrics
             .latency(self.call.route, Stage::Judge, start.elapsed());
+        if super::audit_trail::wanted(state, &j) {
+            let origin = super::audit_trail::Origin {
+                route: self.call.route,
+                tenant: &self.call.caller.tenant,
+                agent: self.call.caller.agent.as_deref(),
+                upstream: Some(&self.call.up.name),
+                model: self.call.meta.model.as_deref(),
+                ..Default::default()
+            };
+            let rec = super::audit_trail::record_of(&origin, &self.plan, &j, Some(&step_id), &[]);
+            // The body cannot wait for the ack; if the log refuses the
+            // record the call is withheld (fail closed).
+            if let Err(e) = super::audit_trail::record_now(state, rec) {
+                let outcome = StepOutcome {
+                    verdict: Verdict::Block,
+                    reason: e.to_string(),
+                    rewrite: None,
+                };
+                self.outcomes.insert(step_id, outcome.clone());
+                return Some(outcome);
+            }
+        }
         let id = &self.plan.steps[i].id;
         let outcome = j.outcomes.get(id).cloned();
         if let Some(o) = &outcome {
