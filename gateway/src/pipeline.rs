@@ -361,11 +361,7 @@ impl Pipeline {
                 analysis.entry(id.clone()).or_default().score = Some(score.clone());
             }
         }
-        let scores_json = scores
-            .as_ref()
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(|e| PipelineError::Policy(format!("cannot encode the guard scores: {e}")))?;
+        let scores_json = scores.as_ref().map(scores_input);
         let policy_meta = preflight_policies::RequestMeta {
             tenant: meta.tenant.to_string(),
             agent: meta.agent.as_deref().map(str::to_owned),
@@ -420,6 +416,36 @@ impl Pipeline {
             stage_us,
         })
     }
+}
+
+/// The policy input's `scores`: exactly the fields of its schema (`risk`,
+/// `category`, `categories`, `rationale`; the tier stays out).
+///
+/// The guard's category probabilities are conditional on the step being
+/// harmful; the policy compares each category's score with a threshold, so
+/// it gets the joint probability `risk * p(category | harmful)`: a benign
+/// step (low risk) never crosses a category threshold.
+fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
+    let map = scores
+        .iter()
+        .map(|(id, s)| {
+            let categories: serde_json::Map<String, serde_json::Value> = s
+                .categories
+                .iter()
+                .map(|(c, p)| (c.clone(), serde_json::json!((s.risk * p).clamp(0.0, 1.0))))
+                .collect();
+            (
+                id.clone(),
+                serde_json::json!({
+                    "risk": s.risk.clamp(0.0, 1.0),
+                    "category": s.category,
+                    "categories": categories,
+                    "rationale": s.rationale,
+                }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// Loads the guard named by the settings (none in rules-only mode).

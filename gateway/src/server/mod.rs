@@ -142,8 +142,8 @@ pub async fn serve_with_audit(
     audit: Option<AuditSettings>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
-    let grace = settings.shutdown_grace;
+    // TLS material is checked before the audit log is opened.
+    settings.tls.as_ref().map(tls::acceptor).transpose()?;
     let (audit_handle, audit_task) = match audit {
         Some(a) => {
             let (h, t) = AuditLog::open(a)?;
@@ -173,6 +173,25 @@ pub async fn serve_with_audit(
             return Err(e);
         }
     };
+    let served = serve_state(listener, state, shutdown).await;
+    // Every response has left (or was aborted): sync what is queued, stop.
+    if let (Some(h), Some(t)) = (audit_handle, audit_task) {
+        h.shutdown().await?;
+        t.finished().await?;
+    }
+    served
+}
+
+/// Runs the gateway with a state built by the caller (tests give it an
+/// audit handle of their own) until `shutdown` resolves, then drains. The
+/// caller owns the audit log's shutdown.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let tls = state.settings.tls.as_ref().map(tls::acceptor).transpose()?;
+    let grace = state.settings.shutdown_grace;
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -236,11 +255,6 @@ pub async fn serve_with_audit(
     conns.shutdown().await;
     if let Some(r) = reloader {
         r.abort();
-    }
-    // Every response has left (or was aborted): sync what is queued, stop.
-    if let (Some(h), Some(t)) = (audit_handle, audit_task) {
-        h.shutdown().await?;
-        t.finished().await?;
     }
     Ok(())
 }
