@@ -695,6 +695,42 @@ mod tests {
     }
 
     #[test]
+    fn the_guard_scores_every_proposed_step_once_and_rules_only_mode_scores_none() {
+        let j = pipeline("[policy]\ndecision_deadline_ms = 60000\n")
+            .judge(&plan(), &meta())
+            .expect("judged");
+        assert!(j.decision.model_id.is_some());
+        assert!(j.decision.steps.iter().all(|s| s.risk.is_some()));
+        assert!(j.analysis.values().all(|a| a.score.is_some()));
+        assert!(j.stage_us.contains_key("guard"));
+        // The benign read is not turned into a block by the guard.
+        assert!(!j.outcomes.contains_key("a"), "{:?}", j.decision.steps[0]);
+
+        let p = pipeline("[guard]\nenabled = false\n[policy]\ndecision_deadline_ms = 60000\n");
+        let j = p.judge_plan(&plan(), None);
+        assert!(j.decision.model_id.is_none());
+        assert!(j.decision.steps.iter().all(|s| s.risk.is_none()));
+        assert!(!j.stage_us.contains_key("guard"));
+    }
+
+    #[test]
+    fn a_missing_model_dir_is_a_startup_error_naming_the_file_and_the_fix() {
+        let dir = std::env::temp_dir().join(format!("preflight-no-model-{}", std::process::id()));
+        let toml = format!("[guard]\nmodel_dir = \"{}\"\n", dir.display());
+        let s = crate::config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}"));
+        let err = Pipeline::new(&s).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("guard.model_dir"), "{err}");
+        assert!(err.contains("guard-tier1"), "{err}");
+        assert!(err.contains("guard.enabled = false"), "{err}");
+        let toml = format!("{toml}enabled = false\n");
+        let s = crate::config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            Pipeline::new(&s).is_ok(),
+            "rules only never loads the model"
+        );
+    }
+
+    #[test]
     fn failure_blocks_every_proposed_step_unless_fail_open() {
         let err = PipelineError::Policy("boom".into());
         let closed = pipeline("").on_failure(&plan(), &err);

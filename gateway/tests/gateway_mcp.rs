@@ -246,7 +246,12 @@ async fn a_tool_definition_that_changes_after_pinning_is_flagged_and_its_calls_b
 async fn an_approval_call_waits_for_a_person_and_runs_once_approved() {
     let server = mcp_server().await;
     let gw = gateway(
-        &config("[policy]\napproval_tools = [\"send_email\"]\n", server.addr),
+        // Rules only: the guard would block this unexplained email outright
+        // (no user request in an MCP session); the subject here is approvals.
+        &config(
+            "[guard]\nenabled = false\n[policy]\napproval_tools = [\"send_email\"]\n",
+            server.addr,
+        ),
         None,
     )
     .await;
@@ -292,7 +297,7 @@ async fn an_unanswered_approval_is_denied_after_the_timeout() {
     let server = mcp_server().await;
     let gw = gateway(
         &config(
-            "[policy]\napproval_tools = [\"send_email\"]\n[approvals]\ntimeout_ms = 100\n",
+            "[guard]\nenabled = false\n[policy]\napproval_tools = [\"send_email\"]\n[approvals]\ntimeout_ms = 100\n",
             server.addr,
         ),
         None,
