@@ -386,6 +386,21 @@ async fn judge_call(
                         Some(true)
                     } else {
                         state.approvals.expire(&id);
+                        // Nobody answered: the hold failed closed; that
+                        // outcome is on disk before the agent hears it.
+                        let mut rec = crate::audit::AuditRecord::approval(
+                            crate::pipeline::new_id(),
+                            caller.tenant.to_string(),
+                            "mcp",
+                            crate::audit::ApprovalOutcome {
+                                approval_id: id.to_string(),
+                                outcome: crate::audit::ApprovalResult::Expired,
+                                by: None,
+                                note: None,
+                            },
+                        );
+                        rec.agent = caller.agent.as_deref().map(str::to_owned);
+                        super::audit_trail::record(state, rec).await?;
                         None
                     }
                 }
