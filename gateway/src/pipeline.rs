@@ -140,9 +140,9 @@ pub enum PipelineSetupError {
     },
     /// The guard model configured in `guard.model_dir` does not load.
     #[error(
-        "guard.model_dir: {0} (or remove guard.model_dir to use the built-in model, or set guard.enabled = false for rules only)"
+        "guard.model_dir: {0} (in the config: remove guard.model_dir for the built-in model, or set guard.enabled = false for rules only)"
     )]
-    Guard(#[source] GuardError),
+    Guard(GuardError),
 }
 
 /// Reads the `*.rego` and `*.json` files of a bundle directory.

@@ -34,6 +34,8 @@ pub fn run(args: ServeArgs) -> CliResult {
     }
     let settings = crate::config::load(args.config.as_deref(), env).map_err(CliError::bad_input)?;
     if args.check_config {
+        // Bundles compile and the guard model loads, as `serve` would do.
+        crate::pipeline::Pipeline::new(&settings).map_err(CliError::bad_input)?;
         #[expect(clippy::print_stdout, reason = "the CLI reports on stdout")]
         {
             println!(

@@ -169,9 +169,9 @@ pub async fn record(state: &AppState, rec: AuditRecord) -> Result<(), GatewayErr
     result.map_err(|e| refused(state, &e))
 }
 
-/// Hands a record over without waiting for its ack (streams: the judging
-/// runs inside the body, which cannot wait). Durable records are still
-/// synced by the writer; a refusal is an error the caller fails closed on.
+/// Queues a record without waiting for its ack (a stream's allow records,
+/// judged inside the relay; its durable records are awaited by the relay
+/// before the bytes leave). A refusal is an error the caller fails closed on.
 pub fn record_now(state: &AppState, rec: AuditRecord) -> Result<(), GatewayError> {
     let Some(audit) = &state.audit else {
         return Ok(());
