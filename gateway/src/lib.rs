@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod datagen;
+pub mod guard;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy_files;

@@ -10,8 +10,14 @@
 //! policy input (`graph`, `scores`, `meta`) -> the Rego bundle serving now
 //! (`PolicyStore`, hot-swappable) -> operator overrides
 //! (`policy.deny_tools` block, `policy.approval_tools` need approval; they
-//! only ever strengthen a verdict). Guard scores are not wired yet
-//! (`scores` is empty): that is where tier 1/2 plug in.
+//! only ever strengthen a verdict). The graph is built once: the guard
+//! model (`[guard]`, the embedded model unless `guard.model_dir` names
+//! one; `guard.enabled = false` for rules only) scores its proposed steps,
+//! and the scores go into the policy input's `scores`, where the
+//! `guard_threshold` rule compares them with the strictness thresholds.
+//!
+//! `preflight check` (no server) uses the same stages through
+//! [`Pipeline::from_settings`] and [`Pipeline::judge_plan`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +29,8 @@ use preflight_adapters::{Outcomes, Plan, StepOutcome, Verdict};
 use preflight_policies::PolicyStore;
 use thiserror::Error;
 
-use crate::config::{PolicySettings, Settings, Strictness};
+use crate::config::{GuardSettings, PolicySettings, Settings, Strictness};
+use crate::guard::{Guard, GuardError, StepScore};
 
 /// Who is asking and through which door.
 #[derive(Debug, Clone)]
@@ -44,6 +51,18 @@ pub struct RequestMeta {
 
 pub use preflight_policies::{Decision, StepDecision};
 
+/// What the graph and the guard said about one proposed step (for the
+/// audit log; the Decision carries the verdict, rules and risk).
+#[derive(Debug, Clone, Default)]
+pub struct StepAnalysis {
+    /// Analysis labels (`untrusted_flow`, `external_sink`, ...).
+    pub labels: Vec<String>,
+    /// The graph's provenance entries for the step's arguments.
+    pub provenance: serde_json::Value,
+    /// The guard's score, when the guard ran.
+    pub score: Option<StepScore>,
+}
+
 /// What the routes get back.
 #[derive(Debug, Clone)]
 pub struct Judgement {
@@ -51,6 +70,11 @@ pub struct Judgement {
     pub outcomes: Outcomes,
     /// For the client, the check API and the audit log.
     pub decision: Decision,
+    /// Per proposed step id: labels, provenance and guard score (empty when
+    /// judging failed).
+    pub analysis: BTreeMap<String, StepAnalysis>,
+    /// Time per stage in microseconds (`graph`, `guard`, `policy`).
+    pub stage_us: BTreeMap<&'static str, u64>,
 }
 
 impl Judgement {
@@ -94,6 +118,8 @@ pub enum PipelineError {
 #[derive(Debug)]
 pub struct Pipeline {
     policy: PolicySettings,
+    /// The guard model; `None` in rules-only mode (`guard.enabled = false`).
+    guard: Option<Guard>,
     store: PolicyStore,
     /// Per-tenant bundles (`tenants.NAME.bundle`).
     tenant_stores: BTreeMap<String, PolicyStore>,
@@ -112,6 +138,11 @@ pub enum PipelineSetupError {
         /// What went wrong.
         reason: String,
     },
+    /// The guard model configured in `guard.model_dir` does not load.
+    #[error(
+        "guard.model_dir: {0} (in the config: remove guard.model_dir for the built-in model, or set guard.enabled = false for rules only)"
+    )]
+    Guard(GuardError),
 }
 
 /// Reads the `*.rego` and `*.json` files of a bundle directory.
@@ -170,10 +201,58 @@ impl Pipeline {
         }
         Ok(Pipeline {
             policy: settings.policy.clone(),
+            guard: load_guard(&settings.guard)?,
             store,
             tenant_stores,
             bundle_dirs,
         })
+    }
+
+    /// The pipeline of the built-in defaults (embedded bundle, embedded
+    /// guard model), or of `settings` when given: what `preflight check`
+    /// uses without a server. No I/O beyond loading a configured bundle or
+    /// model directory.
+    pub fn from_settings(settings: Option<&Settings>) -> Result<Self, PipelineSetupError> {
+        match settings {
+            Some(s) => Pipeline::new(s),
+            None => {
+                let s = Settings::default_settings().map_err(|e| PipelineSetupError::Bundle {
+                    key: "defaults".into(),
+                    reason: e.to_string(),
+                })?;
+                Pipeline::new(&s)
+            }
+        }
+    }
+
+    /// Judges a plan outside the server (`preflight check`): the same
+    /// stages as every route, failing closed the same way when judging
+    /// fails. `tenant` defaults to `default`, strictness to the configured one.
+    pub fn judge_plan(&self, plan: &Plan, tenant: Option<&str>) -> Judgement {
+        let meta = RequestMeta {
+            tenant: tenant.unwrap_or("default").into(),
+            agent: None,
+            route: "check",
+            model: None,
+            strictness: self.policy.strictness,
+            tool_pins_changed: Vec::new(),
+        };
+        match self.judge(plan, &meta) {
+            Ok(j) => j,
+            Err(e) => self.on_failure(plan, &e),
+        }
+    }
+
+    /// The guard model's id, when the guard is on.
+    pub fn guard_model_id(&self) -> Option<&str> {
+        self.guard.as_ref().map(Guard::model_id)
+    }
+
+    /// Policy reloads and rejected reloads over every store (for `/metrics`).
+    pub fn reload_counts(&self) -> (u64, u64) {
+        std::iter::once(&self.store)
+            .chain(self.tenant_stores.values())
+            .fold((0, 0), |(r, f), s| (r + s.reloads(), f + s.failures()))
     }
 
     /// True when some bundle comes from a directory (and can be reloaded).
@@ -220,7 +299,7 @@ impl Pipeline {
     /// [`PipelineError::Deadline`] so the caller fails closed.
     pub fn judge(&self, plan: &Plan, meta: &RequestMeta) -> Result<Judgement, PipelineError> {
         let start = Instant::now();
-        let mut decision = self.evaluate(plan, meta)?;
+        let mut j = self.evaluate(plan, meta)?;
         let took = start.elapsed();
         if took > self.policy.decision_deadline {
             return Err(PipelineError::Deadline {
@@ -228,9 +307,9 @@ impl Pipeline {
                 deadline_us: micros(self.policy.decision_deadline),
             });
         }
-        decision.latency_us = micros(took);
-        let outcomes = outcomes_of(&decision.steps);
-        Ok(Judgement { outcomes, decision })
+        j.decision.latency_us = micros(took);
+        j.outcomes = outcomes_of(&j.decision.steps);
+        Ok(j)
     }
 
     /// The judgement when judging failed: every proposed step blocked (fail
@@ -257,12 +336,32 @@ impl Pipeline {
         judgement(steps, self.store.current().digest(), 0)
     }
 
-    /// Graph, policy, then operator overrides.
-    fn evaluate(&self, plan: &Plan, meta: &RequestMeta) -> Result<Decision, PipelineError> {
+    /// Graph (built once), guard scores, policy, then operator overrides.
+    fn evaluate(&self, plan: &Plan, meta: &RequestMeta) -> Result<Judgement, PipelineError> {
+        let digest = self.store(&meta.tenant).current().digest().to_owned();
         if plan.proposed().next().is_none() {
-            return Ok(empty_decision(self.store(&meta.tenant).current().digest()));
+            let mut j = judgement(Vec::new(), &digest, 0);
+            j.decision.model_id = self.guard_model_id().map(str::to_owned);
+            return Ok(j);
         }
-        let graph = ActionGraph::build(plan).to_json();
+        let mut stage_us = BTreeMap::new();
+        let t = Instant::now();
+        let graph = ActionGraph::build(plan);
+        stage_us.insert("graph", micros(t.elapsed()));
+        let t = Instant::now();
+        let scores = self.guard.as_ref().map(|g| g.score(&graph));
+        if scores.is_some() {
+            stage_us.insert("guard", micros(t.elapsed()));
+        }
+        let t = Instant::now();
+        let graph_json = graph.to_json();
+        let mut analysis = analysis_of(&graph_json);
+        if let Some(scores) = &scores {
+            for (id, score) in scores {
+                analysis.entry(id.clone()).or_default().score = Some(score.clone());
+            }
+        }
+        let scores_json = scores.as_ref().map(scores_input);
         let policy_meta = preflight_policies::RequestMeta {
             tenant: meta.tenant.to_string(),
             agent: meta.agent.as_deref().map(str::to_owned),
@@ -271,14 +370,22 @@ impl Pipeline {
             strictness: Some(meta.strictness.name().to_owned()),
             tool_pins_changed: meta.tool_pins_changed.clone(),
         };
-        let input = preflight_policies::build_input(graph, None, &policy_meta);
+        let input = preflight_policies::build_input(graph_json, scores_json, &policy_meta);
         let engine = self.store(&meta.tenant).current();
         let ctx = preflight_policies::DecisionContext {
             decision_id: new_id(),
-            model_id: None,
+            model_id: self.guard_model_id().map(str::to_owned),
         };
         let mut decision = engine.evaluate(&input, &ctx);
+        stage_us.insert("policy", micros(t.elapsed()));
         for d in &mut decision.steps {
+            // The guard's rationale explains a guard_threshold finding: show
+            // it next to the rule's reason (the model and a person read it).
+            if d.rules.iter().any(|r| r.contains("guard_threshold"))
+                && let Some(score) = analysis.get(&d.step_id).and_then(|a| a.score.as_ref())
+            {
+                d.reasons.push(format!("guard: {}", score.rationale));
+            }
             if self.policy.deny_tools.iter().any(|t| t == &d.tool) {
                 d.verdict = Verdict::Block;
                 d.rules.push("operator.deny_tools".to_owned());
@@ -302,19 +409,93 @@ impl Pipeline {
             .map(|s| s.verdict)
             .max()
             .unwrap_or(Verdict::Allow);
-        Ok(decision)
+        Ok(Judgement {
+            outcomes: Outcomes::new(),
+            decision,
+            analysis,
+            stage_us,
+        })
     }
 }
 
-fn empty_decision(digest: &str) -> Decision {
-    Decision {
-        decision_id: new_id(),
-        verdict: Verdict::Allow,
-        steps: Vec::new(),
-        policy_digest: digest.to_owned(),
-        model_id: None,
-        latency_us: 0,
+/// The policy input's `scores`: exactly the fields of its schema (`risk`,
+/// `category`, `categories`, `rationale`; the tier stays out).
+///
+/// The guard's category probabilities are conditional on the step being
+/// harmful; the policy compares each category's score with a threshold, so
+/// it gets the joint probability `risk * p(category | harmful)`: a benign
+/// step (low risk) never crosses a category threshold.
+fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
+    let map = scores
+        .iter()
+        .map(|(id, s)| {
+            let categories: serde_json::Map<String, serde_json::Value> = s
+                .categories
+                .iter()
+                .map(|(c, p)| (c.clone(), serde_json::json!((s.risk * p).clamp(0.0, 1.0))))
+                .collect();
+            (
+                id.clone(),
+                serde_json::json!({
+                    "risk": s.risk.clamp(0.0, 1.0),
+                    "category": s.category,
+                    "categories": categories,
+                    "rationale": s.rationale,
+                }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// Loads the guard named by the settings (none in rules-only mode).
+fn load_guard(g: &GuardSettings) -> Result<Option<Guard>, PipelineSetupError> {
+    if !g.enabled {
+        return Ok(None);
     }
+    Guard::load_or_embedded(g.model_dir.as_deref())
+        .map(Some)
+        .map_err(PipelineSetupError::Guard)
+}
+
+/// Labels and provenance of each proposed step, from the graph JSON.
+fn analysis_of(graph: &serde_json::Value) -> BTreeMap<String, StepAnalysis> {
+    let mut out = BTreeMap::new();
+    let steps = graph
+        .get("steps")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for s in steps {
+        if s.get("status").and_then(serde_json::Value::as_str) != Some("proposed") {
+            continue;
+        }
+        let Some(id) = s.get("step_id").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        let labels = s
+            .get("labels")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.insert(
+            id.to_owned(),
+            StepAnalysis {
+                labels,
+                provenance: s
+                    .get("provenance")
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null),
+                score: None,
+            },
+        );
+    }
+    out
 }
 
 /// Outcomes for rendering: every step that is not a plain allow.
@@ -361,6 +542,8 @@ pub fn judgement(steps: Vec<StepDecision>, policy_digest: &str, latency_us: u64)
             model_id: None,
             latency_us,
         },
+        analysis: BTreeMap::new(),
+        stage_us: BTreeMap::new(),
     }
 }
 
@@ -509,6 +692,42 @@ mod tests {
         );
         assert!(p.judge(&plan(), &meta()).is_ok());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_guard_scores_every_proposed_step_once_and_rules_only_mode_scores_none() {
+        let j = pipeline("[policy]\ndecision_deadline_ms = 60000\n")
+            .judge(&plan(), &meta())
+            .expect("judged");
+        assert!(j.decision.model_id.is_some());
+        assert!(j.decision.steps.iter().all(|s| s.risk.is_some()));
+        assert!(j.analysis.values().all(|a| a.score.is_some()));
+        assert!(j.stage_us.contains_key("guard"));
+        // The benign read is not turned into a block by the guard.
+        assert!(!j.outcomes.contains_key("a"), "{:?}", j.decision.steps[0]);
+
+        let p = pipeline("[guard]\nenabled = false\n[policy]\ndecision_deadline_ms = 60000\n");
+        let j = p.judge_plan(&plan(), None);
+        assert!(j.decision.model_id.is_none());
+        assert!(j.decision.steps.iter().all(|s| s.risk.is_none()));
+        assert!(!j.stage_us.contains_key("guard"));
+    }
+
+    #[test]
+    fn a_missing_model_dir_is_a_startup_error_naming_the_file_and_the_fix() {
+        let dir = std::env::temp_dir().join(format!("preflight-no-model-{}", std::process::id()));
+        let toml = format!("[guard]\nmodel_dir = \"{}\"\n", dir.display());
+        let s = crate::config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}"));
+        let err = Pipeline::new(&s).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("guard.model_dir"), "{err}");
+        assert!(err.contains("guard-tier1"), "{err}");
+        assert!(err.contains("guard.enabled = false"), "{err}");
+        let toml = format!("{toml}enabled = false\n");
+        let s = crate::config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            Pipeline::new(&s).is_ok(),
+            "rules only never loads the model"
+        );
     }
 
     #[test]

@@ -81,6 +81,8 @@ async fn sigterm_under_load_answers_every_accepted_request_then_exits_cleanly() 
             "--config",
         ])
         .arg(&config)
+        .arg("--data-dir")
+        .arg(config.with_file_name("serve-data"))
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()

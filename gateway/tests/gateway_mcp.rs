@@ -246,7 +246,12 @@ async fn a_tool_definition_that_changes_after_pinning_is_flagged_and_its_calls_b
 async fn an_approval_call_waits_for_a_person_and_runs_once_approved() {
     let server = mcp_server().await;
     let gw = gateway(
-        &config("[policy]\napproval_tools = [\"send_email\"]\n", server.addr),
+        // Rules only: the guard would block this unexplained email outright
+        // (no user request in an MCP session); the subject here is approvals.
+        &config(
+            "[guard]\nenabled = false\n[policy]\napproval_tools = [\"send_email\"]\n",
+            server.addr,
+        ),
         None,
     )
     .await;
@@ -292,7 +297,7 @@ async fn an_unanswered_approval_is_denied_after_the_timeout() {
     let server = mcp_server().await;
     let gw = gateway(
         &config(
-            "[policy]\napproval_tools = [\"send_email\"]\n[approvals]\ntimeout_ms = 100\n",
+            "[guard]\nenabled = false\n[policy]\napproval_tools = [\"send_email\"]\n[approvals]\ntimeout_ms = 100\n",
             server.addr,
         ),
         None,
@@ -313,4 +318,65 @@ async fn an_unanswered_approval_is_denied_after_the_timeout() {
     let (status, _, _) = rpc(&gw.url("/mcp/unknown"), None, call(1, "x", json!({}))).await;
     assert_eq!(status, 404);
     gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_approval_and_its_blocked_call_are_in_the_audit_log_with_the_session() {
+    let server = mcp_server().await;
+    let dir = std::env::temp_dir().join(format!("preflight-mcp-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let gw = gateway_with_audit(
+        &config(
+            "[guard]\nenabled = false\n[policy]\napproval_tools = [\"send_email\"]\n[approvals]\ntimeout_ms = 100\n",
+            server.addr,
+        ),
+        None,
+        &dir,
+    )
+    .await;
+    let (_, _, answer) = rpc(
+        &gw.url("/mcp/mail"),
+        Some("s-audit"),
+        call(1, "send_email", json!({"to": "x@y.example"})),
+    )
+    .await;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    gw.shutdown().await;
+    let records: Vec<Value> = std::fs::read_dir(dir.join("audit"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("segment-"))
+        })
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .map(|l| l["record"].clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let expired = records
+        .iter()
+        .find(|r| r["event"] == "approval")
+        .unwrap_or_else(|| panic!("no approval record: {records:?}"));
+    assert_eq!(expired["approval"]["outcome"], "expired");
+    assert_eq!(expired["verdict"], "block");
+    let decision = records
+        .iter()
+        .find(|r| r["event"] == "decision")
+        .unwrap_or_else(|| panic!("no decision record: {records:?}"));
+    assert_eq!(decision["verdict"], "block");
+    assert_eq!(decision["route"], "mcp");
+    assert_eq!(decision["session"], "s-audit");
+    assert_eq!(decision["upstream"], "mail");
+    assert_eq!(decision["steps"][0]["tool"], "send_email");
+    let _ = std::fs::remove_dir_all(&dir);
 }

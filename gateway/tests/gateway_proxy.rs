@@ -172,8 +172,10 @@ async fn replan_mode_shows_the_model_its_blocked_call_and_returns_the_new_plan()
 #[tokio::test]
 async fn approval_withholds_the_call_until_a_person_approves_the_retry() {
     let up = upstream(vec![Script::json(&chat_tool_response())]).await;
+    // Rules only: the guard blocks this unrequested transfer outright (risk
+    // near 1), so no person would be asked; the subject here is approvals.
     let gw = gateway(
-        &config("[policy]\napproval_tools = [\"wire_money\"]\n"),
+        &config("[guard]\nenabled = false\n[policy]\napproval_tools = [\"wire_money\"]\n"),
         Some(up.addr),
     )
     .await;
@@ -402,7 +404,7 @@ async fn check_api_returns_the_decision_without_proxying() {
     assert_eq!(d["verdict"], "block");
     assert_eq!(d["steps"].as_array().map(Vec::len), Some(2));
     assert_eq!(d["steps"][1]["verdict"], "block");
-    assert_eq!(d["steps"][0]["verdict"], "allow");
+    assert_eq!(d["steps"][0]["verdict"], "allow", "{d}");
     for key in ["decision_id", "policy_digest", "model_id", "latency_us"] {
         assert!(d.get(key).is_some(), "{key} missing: {d}");
     }

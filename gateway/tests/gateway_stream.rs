@@ -290,3 +290,52 @@ async fn anthropic_stream_allowed_tool_use_passes_byte_for_byte() {
     assert_eq!(String::from_utf8_lossy(&body), allowed);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_streamed_call_that_is_withheld_is_in_the_audit_log_once_per_call() {
+    let dir = std::env::temp_dir().join(format!("preflight-stream-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let up = upstream(vec![Script::sse(&chat_stream(), 7)]).await;
+    let gw = gateway_with_audit(
+        &format!("{CHAT_UPSTREAM}\n[policy]\ndeny_tools = [\"wire_money\"]\n"),
+        Some(up.addr),
+        &dir,
+    )
+    .await;
+    let (status, _, body) = send(
+        "POST",
+        &gw.url("/v1/chat/completions"),
+        &[],
+        chat_request().to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, calls, _, _) = assemble_chat(&String::from_utf8_lossy(&body));
+    assert!(calls.iter().all(|(name, _)| name != "wire_money"));
+    gw.shutdown().await;
+    let mut records: Vec<Value> = Vec::new();
+    for entry in std::fs::read_dir(dir.join("audit"))
+        .expect("audit dir")
+        .flatten()
+    {
+        let path = entry.path();
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("segment-"))
+        {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            records.extend(
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .map(|l| l["record"].clone()),
+            );
+        }
+    }
+    let blocked: Vec<&Value> = records.iter().filter(|r| r["verdict"] == "block").collect();
+    assert_eq!(blocked.len(), 1, "{records:?}");
+    assert_eq!(blocked[0]["steps"].as_array().map(Vec::len), Some(1));
+    assert_eq!(blocked[0]["steps"][0]["tool"], "wire_money");
+    assert_eq!(blocked[0]["route"], "chat_completions");
+    let _ = std::fs::remove_dir_all(&dir);
+}

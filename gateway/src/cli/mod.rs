@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 pub mod audit;
 pub mod check;
+pub mod datagen;
+pub mod guard;
 pub mod policy;
 pub mod serve;
 
@@ -43,6 +45,11 @@ pub enum Command {
     /// Verify, query, export the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Generate labelled synthetic agent trajectories (train/val/test JSONL).
+    Datagen(datagen::DatagenArgs),
+    /// Train and evaluate the guard model.
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
 }
 
 /// An error with the exit code it maps to.
@@ -88,6 +95,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Datagen(args) => datagen::run(args),
+        Command::Guard(cmd) => guard::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

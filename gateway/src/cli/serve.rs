@@ -21,6 +21,9 @@ pub struct ServeArgs {
     /// Override `server.listen` (host:port).
     #[arg(long)]
     pub listen: Option<String>,
+    /// Where the audit log lives (`DIR/audit/`).
+    #[command(flatten)]
+    pub data: super::audit::DataDirArg,
 }
 
 /// Runs the command.
@@ -31,6 +34,8 @@ pub fn run(args: ServeArgs) -> CliResult {
     }
     let settings = crate::config::load(args.config.as_deref(), env).map_err(CliError::bad_input)?;
     if args.check_config {
+        // Bundles compile and the guard model loads, as `serve` would do.
+        crate::pipeline::Pipeline::new(&settings).map_err(CliError::bad_input)?;
         #[expect(clippy::print_stdout, reason = "the CLI reports on stdout")]
         {
             println!(
@@ -47,6 +52,11 @@ pub fn run(args: ServeArgs) -> CliResult {
         .build()
         .context("cannot start the async runtime")
         .map_err(CliError::internal)?;
+    let audit = settings
+        .audit
+        .clone()
+        .validate(&args.data.data_dir)
+        .map_err(CliError::bad_input)?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -62,9 +72,14 @@ pub fn run(args: ServeArgs) -> CliResult {
                 if settings.tls.is_some() { " (TLS)" } else { "" }
             );
         }
-        crate::server::serve(listener, settings, crate::server::shutdown_signal())
-            .await
-            .map_err(|e| CliError::bad_input(anyhow::Error::from(e)))?;
+        crate::server::serve_with_audit(
+            listener,
+            settings,
+            Some(audit),
+            crate::server::shutdown_signal(),
+        )
+        .await
+        .map_err(|e| CliError::bad_input(anyhow::Error::from(e)))?;
         Ok(0)
     })
 }

@@ -18,7 +18,7 @@ use http::Uri;
 use thiserror::Error;
 
 pub use raw::{
-    RawApprovals, RawConfig, RawKey, RawPolicy, RawRoutes, RawServer, RawTenant, RawTls,
+    RawApprovals, RawConfig, RawGuard, RawKey, RawPolicy, RawRoutes, RawServer, RawTenant, RawTls,
     RawUpstream,
 };
 
@@ -126,6 +126,29 @@ pub struct Settings {
     pub keys: BTreeMap<String, KeyEntry>,
     /// Per-tenant overrides.
     pub tenants: BTreeMap<String, TenantSettings>,
+    /// The guard model.
+    pub guard: GuardSettings,
+    /// The `[audit]` section, checked; made into `AuditSettings` with the
+    /// data directory by `preflight serve`.
+    pub audit: crate::audit::RawAuditConfig,
+}
+
+/// `[guard]`, validated.
+#[derive(Debug, Clone)]
+pub struct GuardSettings {
+    /// Scores steps when true; rules only when false.
+    pub enabled: bool,
+    /// Model directory; the built-in model when `None`.
+    pub model_dir: Option<PathBuf>,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        GuardSettings {
+            enabled: true,
+            model_dir: None,
+        }
+    }
 }
 
 /// TLS files.
@@ -471,9 +494,10 @@ impl RawConfig {
                 }
             },
             bundle: p.bundle.clone().map(PathBuf::from),
-            strictness: match &p.strictness {
-                Some(s) => Strictness::parse("policy.strictness", s)?,
-                None => Strictness::Balanced,
+            strictness: match (&self.guard.strictness, &p.strictness) {
+                (Some(s), _) => Strictness::parse("guard.strictness", s)?,
+                (None, Some(s)) => Strictness::parse("policy.strictness", s)?,
+                (None, None) => Strictness::Balanced,
             },
             deny_tools: p.deny_tools.clone(),
             approval_tools: p.approval_tools.clone(),
@@ -552,7 +576,20 @@ impl RawConfig {
             }
         }
 
+        let guard = GuardSettings {
+            enabled: self.guard.enabled.unwrap_or(true),
+            model_dir: self.guard.model_dir.clone().map(PathBuf::from),
+        };
+        // The data directory is not known yet: check the values now so
+        // `--check-config` catches them, build the real settings later.
+        self.audit
+            .clone()
+            .validate(crate::audit::DEFAULT_DATA_DIR)
+            .map_err(|e| invalid("audit", e.to_string()))?;
+
         Ok(Settings {
+            guard,
+            audit: self.audit.clone(),
             listen,
             max_body_bytes,
             max_response_bytes,

@@ -33,6 +33,26 @@ pub struct RawConfig {
     /// `[tenants.NAME]`: per-tenant overrides.
     #[serde(default)]
     pub tenants: BTreeMap<String, RawTenant>,
+    /// `[guard]`: the guard model.
+    #[serde(default)]
+    pub guard: RawGuard,
+    /// `[audit]`: the audit log (the data directory comes from `--data-dir`).
+    #[serde(default)]
+    pub audit: crate::audit::RawAuditConfig,
+}
+
+/// `[guard]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuard {
+    /// `false` for rules only (no scores); default `true`.
+    pub enabled: Option<bool>,
+    /// A model directory (`guard-tier1.json` + `guard-tier1.safetensors`);
+    /// the built-in model when absent.
+    pub model_dir: Option<String>,
+    /// Threshold level for the guard's scores: `lenient`, `standard`
+    /// (default) or `strict`; same as `policy.strictness`, which it overrides.
+    pub strictness: Option<String>,
 }
 
 /// `[server]`.

@@ -8,6 +8,7 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use crate::audit::{ApprovalOutcome, ApprovalResult, AuditRecord};
 use crate::server::approvals::ApprovalError;
 use crate::server::body::{Body, read_limited};
 use crate::server::error::{GatewayError, json_response};
@@ -60,7 +61,28 @@ pub async fn decide(
     }
     let by = caller.agent.as_deref().unwrap_or(&caller.tenant).to_owned();
     match state.approvals.decide(id, approve, &by) {
-        Ok(a) => Ok(json_response(StatusCode::OK, &a)),
+        Ok(a) => {
+            // The outcome is on disk before the approver hears it was taken.
+            let outcome = ApprovalOutcome {
+                approval_id: id.to_owned(),
+                outcome: if approve {
+                    ApprovalResult::Approved
+                } else {
+                    ApprovalResult::Denied
+                },
+                by: Some(by.clone()),
+                note: v.get("note").and_then(Value::as_str).map(str::to_owned),
+            };
+            let mut rec = AuditRecord::approval(
+                crate::pipeline::new_id(),
+                caller.tenant.to_string(),
+                "approvals",
+                outcome,
+            );
+            rec.agent = caller.agent.as_deref().map(str::to_owned);
+            super::audit_trail::record(state, rec).await?;
+            Ok(json_response(StatusCode::OK, &a))
+        }
         Err(ApprovalError::NotFound(_)) => Err(GatewayError::NotFound(format!("approval {id}"))),
         Err(e) => Err(GatewayError::BadRequest(e.to_string())),
     }

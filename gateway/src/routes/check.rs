@@ -47,5 +47,19 @@ pub async fn handle(
     state
         .metrics
         .latency("check", Stage::Judge, start.elapsed());
+    if super::audit_trail::wanted(state, &judgement) {
+        let origin = super::audit_trail::Origin {
+            route: "check",
+            tenant: &caller.tenant,
+            agent: caller.agent.as_deref(),
+            request_id: parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok()),
+            ..Default::default()
+        };
+        let rec = super::audit_trail::record_of(&origin, &plan, &judgement, None, &[]);
+        super::audit_trail::record(state, rec).await?;
+    }
     Ok(json_response(StatusCode::OK, &judgement.decision))
 }

@@ -34,7 +34,25 @@ pub fn metrics(state: &AppState, method: &Method) -> Option<Response<Body>> {
     if method != Method::GET {
         return None;
     }
-    let mut resp = Response::new(full(state.metrics.render()));
+    let mut text = state.metrics.render();
+    let (reloads, rejected) = state.pipeline.reload_counts();
+    let mut extra = vec![
+        ("preflight_policy_reloads_total", reloads),
+        ("preflight_policy_reload_failures_total", rejected),
+        (
+            "preflight_audit_refused_requests_total",
+            state
+                .audit_refusals
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
+    ];
+    if let Some(audit) = &state.audit {
+        extra.extend(audit.metrics_snapshot().pairs());
+    }
+    for (name, value) in extra {
+        text.push_str(&format!("# TYPE {name} counter\n{name} {value}\n"));
+    }
+    let mut resp = Response::new(full(text));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -189,6 +189,11 @@ pub async fn handle(
         tool_pins_changed: Vec::new(),
     };
     let mode = settings.verdict_mode(route, &caller.tenant);
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let path = parts
         .uri
         .path_and_query()
@@ -231,6 +236,7 @@ pub async fn handle(
         let rbytes = UpstreamClient::read_body(&up, rbody, settings.max_response_bytes, up.timeout)
             .await
             .inspect_err(|e| state.metrics.upstream_error(&up.name, e.metric_kind()))?;
+        let upstream_us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
         state.metrics.latency(route, Stage::Upstream, t.elapsed());
         if !rparts.status.is_success() {
             state.metrics.upstream_error(&up.name, "status");
@@ -255,6 +261,27 @@ pub async fn handle(
         }
         let mut j = judge(state, &plan, &meta);
         apply_approvals(state, &plan, &mut j, &caller, route, mode, None);
+        if super::audit_trail::wanted(state, &j) {
+            let origin = super::audit_trail::Origin {
+                route,
+                tenant: &caller.tenant,
+                agent: caller.agent.as_deref(),
+                session: None,
+                upstream: Some(&up.name),
+                model: meta.model.as_deref(),
+                request_id: request_id.as_deref(),
+            };
+            let mut rec = super::audit_trail::record_of(
+                &origin,
+                &plan,
+                &j,
+                None,
+                &[("upstream", upstream_us)],
+            );
+            rec.replay = super::audit_trail::openai_chat_replay(format, &request, &response);
+            // Durable records are synced before the response leaves.
+            super::audit_trail::record(state, rec).await?;
+        }
         let id = j.decision.decision_id.clone();
         if !j.changes_anything() {
             state

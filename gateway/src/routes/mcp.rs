@@ -386,6 +386,21 @@ async fn judge_call(
                         Some(true)
                     } else {
                         state.approvals.expire(&id);
+                        // Nobody answered: the hold failed closed; that
+                        // outcome is on disk before the agent hears it.
+                        let mut rec = crate::audit::AuditRecord::approval(
+                            crate::pipeline::new_id(),
+                            caller.tenant.to_string(),
+                            "mcp",
+                            crate::audit::ApprovalOutcome {
+                                approval_id: id.to_string(),
+                                outcome: crate::audit::ApprovalResult::Expired,
+                                by: None,
+                                note: None,
+                            },
+                        );
+                        rec.agent = caller.agent.as_deref().map(str::to_owned);
+                        super::audit_trail::record(state, rec).await?;
                         None
                     }
                 }
@@ -408,6 +423,20 @@ async fn judge_call(
             }
         }
         j.refresh();
+    }
+    if super::audit_trail::wanted(state, &j) {
+        let server = key.0.split_once('/').map_or(key.0.as_str(), |(_, s)| s);
+        let origin = super::audit_trail::Origin {
+            route: "mcp",
+            tenant: &caller.tenant,
+            agent: caller.agent.as_deref(),
+            session: Some(key.1.as_str()).filter(|s| !s.is_empty()),
+            upstream: Some(server),
+            ..Default::default()
+        };
+        // Only the call being made: earlier calls are history, already recorded.
+        let rec = super::audit_trail::record_of(&origin, &plan, &j, Some(&step_id), &[]);
+        super::audit_trail::record(state, rec).await?;
     }
     let Some(outcome) = j.outcomes.get(&step_id) else {
         return Ok(CallVerdict::Allow);

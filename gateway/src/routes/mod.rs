@@ -3,6 +3,7 @@
 //! JSON error shape.
 
 pub mod approvals;
+pub mod audit_trail;
 pub mod check;
 pub mod health;
 pub mod llm;

@@ -175,7 +175,14 @@ struct Relay {
     plan: Plan,
     outcomes: Outcomes,
     asm: Assembler,
+    /// Acks of durable audit records for calls judged since the last send:
+    /// awaited before the bytes carrying those calls leave.
+    acks: Vec<AckFuture>,
 }
+
+type AckFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = crate::audit::Result<crate::audit::Ack>> + Send>,
+>;
 
 impl Relay {
     fn new(state: Arc<AppState>, call: StreamCall, plan: Plan) -> Self {
@@ -200,6 +207,7 @@ impl Relay {
             plan,
             outcomes: Outcomes::new(),
             asm,
+            acks: Vec::new(),
         }
     }
 
@@ -235,6 +243,10 @@ impl Relay {
             };
             match self.push(Some(&data)) {
                 Ok(out) => {
+                    if let Err(e) = self.settle_acks().await {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
                     if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
                         return;
                     }
@@ -249,6 +261,10 @@ impl Relay {
         }
         match self.push(None) {
             Ok(out) => {
+                if let Err(e) = self.settle_acks().await {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
                 if !out.is_empty() {
                     let _ = tx.send(Ok(Bytes::from(out))).await;
                 }
@@ -259,6 +275,21 @@ impl Relay {
                     .await;
             }
         }
+    }
+
+    /// Waits until the durable audit records of the calls about to be sent
+    /// are synced; if the log refused one, the stream ends with an error
+    /// instead of the calls (fail closed).
+    async fn settle_acks(&mut self) -> Result<(), String> {
+        for ack in std::mem::take(&mut self.acks) {
+            if let Err(e) = ack.await {
+                self.state
+                    .audit_refusals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Err(GatewayError::AuditUnavailable(e.to_string()).to_string());
+            }
+        }
+        Ok(())
     }
 
     /// Feeds bytes (or ends the stream with `None`) and returns what to send.
@@ -410,6 +441,33 @@ impl Relay {
         state
             .metrics
             .latency(self.call.route, Stage::Judge, start.elapsed());
+        if super::audit_trail::wanted(state, &j) {
+            let origin = super::audit_trail::Origin {
+                route: self.call.route,
+                tenant: &self.call.caller.tenant,
+                agent: self.call.caller.agent.as_deref(),
+                upstream: Some(&self.call.up.name),
+                model: self.call.meta.model.as_deref(),
+                ..Default::default()
+            };
+            let rec = super::audit_trail::record_of(&origin, &self.plan, &j, Some(&step_id), &[]);
+            // Durable records: queued now, their acks awaited before the
+            // bytes with this call leave (`settle_acks`). Allow records are
+            // queued; if the log refuses one the call is withheld.
+            if rec.needs_durability() {
+                if let Some(audit) = &state.audit {
+                    self.acks.push(Box::pin(audit.record(rec)));
+                }
+            } else if let Err(e) = super::audit_trail::record_now(state, rec) {
+                let outcome = StepOutcome {
+                    verdict: Verdict::Block,
+                    reason: e.to_string(),
+                    rewrite: None,
+                };
+                self.outcomes.insert(step_id, outcome.clone());
+                return Some(outcome);
+            }
+        }
         let id = &self.plan.steps[i].id;
         let outcome = j.outcomes.get(id).cloned();
         if let Some(o) = &outcome {

@@ -61,6 +61,10 @@ pub enum GatewayError {
     /// check the calls in it (fail closed).
     #[error("the upstream response could not be checked: {0}")]
     Unjudgeable(String),
+    /// The audit log could not take the record a decision needs (queue
+    /// full or writer stopped): the request fails closed.
+    #[error("the audit log cannot record this decision, so it is refused (fail closed): {0}")]
+    AuditUnavailable(String),
     /// A bug or an environment failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -96,9 +100,9 @@ impl GatewayError {
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            GatewayError::Overloaded { .. } | GatewayError::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            GatewayError::Overloaded { .. }
+            | GatewayError::ShuttingDown
+            | GatewayError::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NoUpstream(_) => StatusCode::BAD_GATEWAY,
             GatewayError::Upstream(UpstreamError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Upstream(_) | GatewayError::Unjudgeable(_) => StatusCode::BAD_GATEWAY,
@@ -122,6 +126,7 @@ impl GatewayError {
             GatewayError::Upstream(UpstreamError::Timeout { .. }) => "upstream_timeout",
             GatewayError::Upstream(_) => "upstream_error",
             GatewayError::Unjudgeable(_) => "upstream_unjudgeable",
+            GatewayError::AuditUnavailable(_) => "audit_unavailable",
             GatewayError::Internal(_) => "internal_error",
         }
     }
@@ -135,7 +140,7 @@ impl GatewayError {
         });
         let retry_after = match &self {
             GatewayError::Overloaded { retry_after } => Some(*retry_after),
-            GatewayError::ShuttingDown => Some(1),
+            GatewayError::ShuttingDown | GatewayError::AuditUnavailable(_) => Some(1),
             _ => None,
         };
         if let GatewayError::Blocked(decision) = self

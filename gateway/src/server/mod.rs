@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::audit::{AuditHandle, AuditLog, AuditSettings};
 use crate::config::Settings;
 use crate::metrics::{Metrics, Stage};
 use crate::pipeline::Pipeline;
@@ -54,9 +55,12 @@ pub enum ServeError {
     /// An injected upstream key is missing.
     #[error(transparent)]
     Key(#[from] crate::upstream::MissingKey),
-    /// A policy bundle does not load.
+    /// A policy bundle or the guard model does not load.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineSetupError),
+    /// The audit log cannot be opened.
+    #[error("audit log: {0}")]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// Everything a request handler may use; one per server, shared.
@@ -74,6 +78,10 @@ pub struct AppState {
     pub approvals: ApprovalStore,
     /// MCP sessions and pinned tool definitions.
     pub mcp: crate::routes::mcp::Sessions,
+    /// The audit log, when `serve` opened one.
+    pub audit: Option<AuditHandle>,
+    /// Requests refused because the audit log could not take their record.
+    pub audit_refusals: std::sync::atomic::AtomicU64,
     limit: Arc<Semaphore>,
     draining: AtomicBool,
 }
@@ -82,8 +90,15 @@ impl AppState {
     /// Builds the state, reading injected upstream keys from the process
     /// environment.
     pub fn new(settings: Settings) -> Result<Self, ServeError> {
+        AppState::with_audit(settings, None)
+    }
+
+    /// [`AppState::new`] with an audit log to record decisions in.
+    pub fn with_audit(settings: Settings, audit: Option<AuditHandle>) -> Result<Self, ServeError> {
         let upstream = UpstreamClient::new(&settings, |v| std::env::var(v).ok())?;
         Ok(AppState {
+            audit,
+            audit_refusals: std::sync::atomic::AtomicU64::new(0),
             pipeline: Pipeline::new(&settings)?,
             metrics: Metrics::default(),
             upstream,
@@ -109,14 +124,74 @@ pub struct Conn {
 }
 
 /// Runs the gateway on `listener` until `shutdown` resolves, then drains.
+/// No audit log: see [`serve_with_audit`].
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
-    let grace = settings.shutdown_grace;
-    let state = Arc::new(AppState::new(settings)?);
+    serve_with_audit(listener, settings, None, shutdown).await
+}
+
+/// [`serve`], recording every decision in the audit log of `audit` (opened
+/// here, flushed and closed after the drain). A torn last line left by a
+/// crash is cut at open and reported on stderr.
+pub async fn serve_with_audit(
+    listener: TcpListener,
+    settings: Settings,
+    audit: Option<AuditSettings>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    // TLS material is checked before the audit log is opened.
+    settings.tls.as_ref().map(tls::acceptor).transpose()?;
+    let (audit_handle, audit_task) = match audit {
+        Some(a) => {
+            let (h, t) = AuditLog::open(a)?;
+            if let Some(torn) = t.torn_tail() {
+                #[expect(
+                    clippy::print_stderr,
+                    reason = "operators read startup warnings in the log"
+                )]
+                {
+                    eprintln!(
+                        "preflight: warning: audit log: cut a torn last line of {} bytes at offset {} in {} (a crash left it unfinished)",
+                        torn.bytes, torn.offset, torn.segment
+                    );
+                }
+            }
+            (Some(h), Some(t))
+        }
+        None => (None, None),
+    };
+    let state = match AppState::with_audit(settings, audit_handle.clone()) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            if let (Some(h), Some(t)) = (audit_handle, audit_task) {
+                let _ = h.shutdown().await;
+                let _ = t.finished().await;
+            }
+            return Err(e);
+        }
+    };
+    let served = serve_state(listener, state, shutdown).await;
+    // Every response has left (or was aborted): sync what is queued, stop.
+    if let (Some(h), Some(t)) = (audit_handle, audit_task) {
+        h.shutdown().await?;
+        t.finished().await?;
+    }
+    served
+}
+
+/// Runs the gateway with a state built by the caller (tests give it an
+/// audit handle of their own) until `shutdown` resolves, then drains. The
+/// caller owns the audit log's shutdown.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let tls = state.settings.tls.as_ref().map(tls::acceptor).transpose()?;
+    let grace = state.settings.shutdown_grace;
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

@@ -209,6 +209,42 @@ pub async fn gateway(toml: &str, upstream: Option<SocketAddr>) -> Gateway {
     }
 }
 
+/// [`gateway`] with the audit log of `data_dir` (`[audit]` from `toml`),
+/// as `preflight serve --data-dir` runs it.
+pub async fn gateway_with_audit(
+    toml: &str,
+    upstream: Option<SocketAddr>,
+    data_dir: &std::path::Path,
+) -> Gateway {
+    let text = match upstream {
+        Some(a) => toml.replace("{upstream}", &format!("http://{a}")),
+        None => toml.replace("{upstream}", "http://127.0.0.1:9"),
+    };
+    let settings = preflight_gateway::config::from_toml(&text).expect("valid test config");
+    let audit = settings
+        .audit
+        .clone()
+        .validate(data_dir)
+        .expect("valid audit settings");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind gateway");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        preflight_gateway::server::serve_with_audit(listener, settings, Some(audit), async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("serve");
+    });
+    Gateway {
+        addr,
+        stop: Some(tx),
+        done,
+    }
+}
+
 pub fn client() -> Client<HttpConnector, Full<Bytes>> {
     Client::builder(TokioExecutor::new()).build(HttpConnector::new())
 }
