@@ -51,23 +51,103 @@ fn every_example_plan_is_read_and_analyzed() {
         let line = String::from_utf8(out.stdout).expect("utf-8");
         let v: Value =
             serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{ex}: {e}: {line}"));
-        let steps = v["steps"].as_array().expect("steps");
+        let steps = v["graph"]["steps"].as_array().expect("graph steps");
         assert!(
             steps.iter().any(|s| s["status"] == "proposed"),
             "{ex}: an example should propose at least one call"
         );
-        assert!(v["edges"].is_array(), "{ex}: edges");
+        assert!(v["graph"]["edges"].is_array(), "{ex}: edges");
+        // The Decision contract of DESIGN.md, one entry per proposed step.
+        let proposed = steps.iter().filter(|s| s["status"] == "proposed").count();
+        assert_eq!(v["steps"].as_array().map(Vec::len), Some(proposed), "{ex}");
+        for key in [
+            "decision_id",
+            "verdict",
+            "policy_digest",
+            "model_id",
+            "latency_us",
+        ] {
+            assert!(v.get(key).is_some(), "{ex}: {key} missing");
+        }
+        assert!(
+            v["policy_digest"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("sha256:"))
+        );
         assert_eq!(line.trim().lines().count(), 1, "{ex}: one line per case");
     }
 }
 
 #[test]
-fn summary_names_labels_and_provenance() {
+fn summary_names_labels_provenance_and_the_verdict() {
     let out = preflight(&["check", "examples/anthropic-invoice-injection.json"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("injected_flow"), "{text}");
     assert!(text.contains("(inside injected text)"), "{text}");
+    assert!(
+        text.starts_with("anthropic-invoice-injection (anthropic): block"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: block"), "{text}");
+}
+
+#[test]
+fn injected_payment_is_blocked_with_and_without_the_guard() {
+    for extra in [&[][..], &["--no-guard"][..]] {
+        let mut args = vec![
+            "check",
+            "--json",
+            "examples/anthropic-invoice-injection.json",
+        ];
+        args.extend_from_slice(extra);
+        let out = preflight(&args);
+        assert!(out.status.success());
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["verdict"], "block", "{extra:?}: {v}");
+        let step = &v["steps"][0];
+        assert!(
+            step["rules"].as_array().is_some_and(|r| !r.is_empty()),
+            "{step}"
+        );
+        if extra.is_empty() {
+            assert!(v["model_id"].as_str().is_some(), "the guard scored it");
+            assert!(step["risk"].as_f64().is_some_and(|r| r > 0.5), "{step}");
+        } else {
+            assert!(v["model_id"].is_null(), "rules only: {v}");
+            assert!(step["risk"].is_null());
+        }
+    }
+}
+
+#[test]
+fn fail_on_sets_exit_1_when_a_case_reaches_the_verdict() {
+    let out = preflight(&[
+        "check",
+        "--fail-on",
+        "block",
+        "examples/anthropic-invoice-injection.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = preflight(&[
+        "check",
+        "--fail-on",
+        "block",
+        "examples/react-unit-conversion.txt",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = preflight(&[
+        "check",
+        "--fail-on",
+        "maybe",
+        "examples/react-unit-conversion.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

@@ -394,7 +394,7 @@ fn stem_eq(a: &str, b: &str) -> bool {
     if a.len() < 4 || b.len() < 4 {
         return a == b;
     }
-    a[..4] == b[..4]
+    a.as_bytes()[..4] == b.as_bytes()[..4]
 }
 
 fn source_name(s: Source) -> &'static str {
