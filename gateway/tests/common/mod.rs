@@ -183,13 +183,23 @@ impl Gateway {
 
 /// Starts the gateway with `toml` (which may name `{upstream}` for the
 /// scripted upstream's base URL).
+/// Unoptimized test builds on two shared cores can take longer than the
+/// production default of 250 ms to decide, which would fail the call closed
+/// and make a test flaky; tests that do not set a deadline get 10 s.
+pub fn relax_deadline(settings: &mut preflight_gateway::config::Settings, toml: &str) {
+    if !toml.contains("decision_deadline_ms") {
+        settings.policy.decision_deadline = Duration::from_secs(10);
+    }
+}
+
 pub async fn gateway(toml: &str, upstream: Option<SocketAddr>) -> Gateway {
     let text = match upstream {
         Some(a) => toml.replace("{upstream}", &format!("http://{a}")),
         // Never contacted: tests without an upstream make no upstream call.
         None => toml.replace("{upstream}", "http://127.0.0.1:9"),
     };
-    let settings = preflight_gateway::config::from_toml(&text).expect("valid test config");
+    let mut settings = preflight_gateway::config::from_toml(&text).expect("valid test config");
+    relax_deadline(&mut settings, &text);
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind gateway");
@@ -220,7 +230,8 @@ pub async fn gateway_with_audit(
         Some(a) => toml.replace("{upstream}", &format!("http://{a}")),
         None => toml.replace("{upstream}", "http://127.0.0.1:9"),
     };
-    let settings = preflight_gateway::config::from_toml(&text).expect("valid test config");
+    let mut settings = preflight_gateway::config::from_toml(&text).expect("valid test config");
+    relax_deadline(&mut settings, &text);
     let audit = settings
         .audit
         .clone()
