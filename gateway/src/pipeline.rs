@@ -31,6 +31,7 @@ use thiserror::Error;
 
 use crate::config::{GuardSettings, PolicySettings, Settings, Strictness};
 use crate::guard::{Guard, GuardError, StepScore};
+use crate::policy_files::load_bundle_dir;
 
 /// Who is asking and through which door.
 #[derive(Debug, Clone)]
@@ -145,26 +146,6 @@ pub enum PipelineSetupError {
     Guard(GuardError),
 }
 
-/// Reads the `*.rego` and `*.json` files of a bundle directory.
-pub fn read_bundle_dir(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let is_bundle_file = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "rego" || e == "json");
-        if path.is_file() && is_bundle_file {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.push((name, std::fs::read_to_string(&path)?));
-        }
-    }
-    Ok(files)
-}
-
 fn load_store(key: &str, dir: Option<&Path>) -> Result<PolicyStore, PipelineSetupError> {
     let err = |reason: String| PipelineSetupError::Bundle {
         key: key.to_owned(),
@@ -174,7 +155,7 @@ fn load_store(key: &str, dir: Option<&Path>) -> Result<PolicyStore, PipelineSetu
     let bundle = match dir {
         None => preflight_policies::Bundle::embedded(),
         Some(d) => preflight_policies::Bundle::from_sources(
-            read_bundle_dir(d).map_err(|e| err(format!("{}: {e}", d.display())))?,
+            load_bundle_dir(d).map_err(|e| err(format!("{e:#}")))?,
         ),
     };
     let engine = preflight_policies::PolicyEngine::compile_with(&bundle, limits)
@@ -269,8 +250,8 @@ impl Pipeline {
             .iter()
             .map(|(key, tenant, dir)| {
                 let store = tenant.as_deref().map_or(&self.store, |t| self.store(t));
-                let result = read_bundle_dir(dir)
-                    .map_err(|e| format!("{}: {e}", dir.display()))
+                let result = load_bundle_dir(dir)
+                    .map_err(|e| format!("{e:#}"))
                     .and_then(|files| {
                         store
                             .try_swap(files)
