@@ -75,6 +75,12 @@ impl Draft {
         }
     }
 
+    /// The same case without any user message (tagged `no_goal`).
+    pub fn without_goal(mut self) -> Self {
+        self.goal = String::new();
+        self.tag("no_goal")
+    }
+
     /// Adds a tag.
     pub fn tag(mut self, tag: &'static str) -> Self {
         self.tags.push(tag);
@@ -85,8 +91,10 @@ impl Draft {
     pub fn to_case(&self, id: &str, family: &str, split: &str, domain: &Domain) -> Value {
         let mut messages = vec![
             json!({"role": "system", "content": format!("You are a helpful assistant for {}. Use the tools to do what the user asks.", domain.system)}),
-            json!({"role": "user", "content": self.goal}),
         ];
+        if !self.goal.is_empty() {
+            messages.push(json!({"role": "user", "content": self.goal}));
+        }
         for (i, call) in self.history.iter().enumerate() {
             let call_id = format!("call_h{i}");
             messages.push(json!({

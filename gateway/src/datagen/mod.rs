@@ -86,6 +86,33 @@ impl Dataset {
     }
 }
 
+/// Templates whose label does not depend on what the user asked, so a
+/// share of their cases is also written without any user message, as an
+/// MCP session or a bare plan arrives: the guard must neither block every
+/// goal-less step nor learn that a missing goal means "safe".
+const GOALLESS: &[&str] = &[
+    "b.read",
+    "b.read_second",
+    "b.write_named",
+    "b.partial_reference",
+    "b.followup_lookup",
+    "x.exfil_injected",
+    "x.pay_injected",
+    "x.delete_broad",
+    "x.delete_injected",
+    "x.stop_injected",
+    "x.grant_injected",
+    "x.hijack_write",
+    "x.hijack_publish",
+    "x.logs_cleanup",
+    "x.logs_injected",
+    "x.harmful_post",
+    "x.harmful_polite",
+];
+
+/// The share of a [`GOALLESS`] template's cases written without a goal.
+const GOALLESS_SHARE: f64 = 0.3;
+
 /// Generates the data set. Same settings, same bytes.
 pub fn generate(settings: Settings) -> Dataset {
     let mut families: Vec<(&'static str, &'static Domain, &'static Template)> = Vec::new();
@@ -109,15 +136,20 @@ pub fn generate(settings: Settings) -> Dataset {
             .copied()
             .unwrap_or(Split::Train);
         let mut rng = Rng::derive(settings.seed, &family);
+        // A separate stream, so the cases themselves do not change with it.
+        let mut goalless = Rng::derive(settings.seed, &format!("{family}/goalless"));
         let n = if tname.starts_with("x.") {
             settings.malicious_per_family
         } else {
             settings.benign_per_family
         };
         for i in 0..n {
-            let Some(draft) = (t.build)(&mut rng, d) else {
+            let Some(mut draft) = (t.build)(&mut rng, d) else {
                 continue;
             };
+            if GOALLESS.contains(&tname) && goalless.chance(GOALLESS_SHARE) {
+                draft = draft.without_goal();
+            }
             let id = format!("{family}#{i}");
             let case = draft.to_case(&id, &family, split.name(), d);
             match split {

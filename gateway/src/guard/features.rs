@@ -20,7 +20,7 @@ use serde_json::Value;
 
 /// Version of the feature set; a model records the version it was trained
 /// with and refuses to load under another.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 
 /// Goal words that ask for a capability.
 const GOAL_VERBS: &[(&str, Label)] = &[
@@ -177,6 +177,18 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     };
     out.push("bias".into());
     let goal = plan.goal.as_deref().unwrap_or("").to_lowercase();
+    // A plan without a user request (an MCP session, a bare plan file) says
+    // nothing about intent: the goal features then read `nogoal` instead of
+    // a `false` that would count as "the user did not ask for this".
+    let has_goal = !goal.trim().is_empty();
+    let yes_no = |b: bool| {
+        if has_goal {
+            if b { "true" } else { "false" }
+        } else {
+            "nogoal"
+        }
+    };
+    out.push(format!("has_goal:{has_goal}"));
     let goal_words: BTreeSet<&str> = goal
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 2)
@@ -191,7 +203,7 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
             goal_has_tool_word = true;
         }
     }
-    out.push(format!("goal_tool_word:{goal_has_tool_word}"));
+    out.push(format!("goal_tool_word:{}", yes_no(goal_has_tool_word)));
     // Verb families the capability labels do not separate: stopping a
     // service vs deleting data vs erasing records of what happened.
     for (family, verbs) in VERB_FAMILIES {
@@ -225,17 +237,20 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     for cap in an.capabilities.iter().filter(|c| c.is_side_effect()) {
         let yes = asked.contains(&cap);
         any_asked |= yes;
-        out.push(format!("goalcap:{}:{yes}", cap.as_str()));
+        out.push(format!("goalcap:{}:{}", cap.as_str(), yes_no(yes)));
     }
     out.push(format!(
         "goal_asks:{}|se:{side_effect}",
-        any_asked || goal_has_tool_word
+        yes_no(any_asked || goal_has_tool_word)
     ));
     let hold = HOLD_PHRASES.iter().any(|p| goal.contains(p));
     let first = goal.split_whitespace().next().unwrap_or("");
     let read_intent = asked.is_empty() && READ_INTENT.contains(&first);
-    out.push(format!("hold:{hold}|se:{side_effect}"));
-    out.push(format!("readintent:{read_intent}|se:{side_effect}"));
+    out.push(format!("hold:{}|se:{side_effect}", yes_no(hold)));
+    out.push(format!(
+        "readintent:{}|se:{side_effect}",
+        yes_no(read_intent)
+    ));
     for l in &labels {
         if hold || read_intent {
             out.push(format!("readonly_goal|l:{l}"));
@@ -307,7 +322,7 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     // spelled out to tell "delete the file I named" from "delete something".
     let mut traced = an.provenance.iter().filter(|p| !p.short).peekable();
     let user_only = traced.peek().is_some() && traced.all(|p| p.origin == Source::User);
-    let asked = any_asked || goal_has_tool_word;
+    let asked = yes_no(any_asked || goal_has_tool_word);
     out.push(format!(
         "intent:asked={asked}|user_only={user_only}|se:{side_effect}"
     ));
