@@ -8,6 +8,7 @@ pub mod check;
 pub mod health;
 pub mod llm;
 pub mod mcp;
+pub mod passthrough;
 pub mod replan;
 pub mod stream;
 
@@ -32,6 +33,11 @@ pub fn route_name(path: &str) -> &'static str {
         "/metrics" => "metrics",
         p if p.starts_with("/mcp/") => "mcp",
         p if p == "/v1/approvals" || p.starts_with("/v1/approvals/") => "approvals",
+        p if passthrough::tool_free(&http::Method::GET, p).is_some()
+            || passthrough::tool_free(&http::Method::POST, p).is_some() =>
+        {
+            "passthrough"
+        }
         _ => "other",
     }
 }
@@ -78,6 +84,13 @@ pub async fn dispatch(
                 .to_owned();
             mcp::handle(state, req, conn, &server).await
         }
-        _ => Err(GatewayError::NotFound(format!("{method} {path}"))),
+        p => match passthrough::tool_free(&method, p) {
+            Some(provider) => passthrough::handle(state, req, conn, provider).await,
+            None => Err(GatewayError::NotFound(format!(
+                "{method} {path} (Preflight forwards only the routes it judges and a few \
+                 tool-free ones such as GET /v1/models: an unknown endpoint could carry \
+                 tool calls that would pass unjudged)"
+            ))),
+        },
     }
 }
