@@ -24,6 +24,7 @@ use crate::bundle::Bundle;
 use crate::decision::{self, Decision, DecisionContext, Finding};
 use crate::error::{Located, PolicyError, Result, locate};
 use crate::metadata::{self, RuleMeta};
+use crate::trigger::{self, Triggers};
 use crate::{lint, schema};
 
 /// The package every rule lives under: `preflight.rules.<id>`.
@@ -32,6 +33,9 @@ pub const RULES_PACKAGE: &str = "preflight.rules.";
 const ENTRY_PACKAGE: &str = "preflight_entry";
 const ENTRY_RULE: &str = "data.preflight_entry.findings";
 const ENTRY_FILE: &str = "<generated entry>";
+/// The input key through which the entry module learns which rules to run
+/// (reserved: rules never read it).
+const RUN_KEY: &str = "__preflight_run";
 
 /// The policy input contract as JSON Schema (docs/policy-input.md).
 pub const INPUT_SCHEMA: &str = include_str!("../schema/policy-input.schema.json");
@@ -65,6 +69,7 @@ impl Default for Limits {
 pub struct PolicyEngine {
     engine: regorus::Engine,
     rules: BTreeMap<String, RuleMeta>,
+    triggers: Triggers,
     digest: String,
 }
 
@@ -174,16 +179,22 @@ fn defines_findings(ast: &Value, file: &str) -> bool {
     })
 }
 
-/// `findings := {"rule_a": data.preflight.rules.rule_a.findings, ...}`: one
-/// entry point, so a single evaluation runs every rule.
+/// `selected["rule_a"] := data.preflight.rules.rule_a.findings if "rule_a"
+/// in input.__preflight_run` per rule, and `findings := selected`: one entry point, so a single
+/// evaluation runs every rule the triggers selected (and only those: regorus
+/// evaluates the value only when the condition holds).
 fn entry_module(rules: &BTreeMap<String, RuleMeta>) -> String {
     let entries: Vec<String> = rules
         .keys()
-        .map(|id| format!("  \"{id}\": data.preflight.rules.{id}.findings,"))
+        .map(|id| {
+            format!(
+                "selected[\"{id}\"] := data.preflight.rules.{id}.findings if \"{id}\" in input.{RUN_KEY}\n"
+            )
+        })
         .collect();
     format!(
-        "package {ENTRY_PACKAGE}\n\nfindings := {{\n{}\n}}\n",
-        entries.join("\n")
+        "package {ENTRY_PACKAGE}\n\nimport rego.v1\n\nfindings := selected\n\n{}",
+        entries.join("")
     )
 }
 
@@ -207,6 +218,13 @@ impl PolicyEngine {
     /// Compiles a bundle with explicit limits.
     pub fn compile_with(bundle: &Bundle, limits: Limits) -> Result<Self> {
         let (mut engine, rules) = load(bundle, false)?;
+        let data = bundle.data()?;
+        let triggers = Triggers::compile(
+            rules
+                .iter()
+                .filter_map(|(id, m)| m.when.as_ref().map(|w| (id.as_str(), w))),
+            &data,
+        );
         engine.set_execution_timer_config(ExecutionTimerConfig {
             limit: limits.eval_budget,
             // Read the clock every 32 work units: cheap, and a runaway loop
@@ -225,17 +243,20 @@ impl PolicyEngine {
                 message,
             }])
         };
-        engine.set_input(regorus::Value::from(empty_input()));
+        let mut prepare_input = empty_input();
+        prepare_input[RUN_KEY] = rules.keys().cloned().collect();
+        engine.set_input(regorus::Value::from(prepare_input));
         engine
             .eval_rule(ENTRY_RULE.to_owned())
             .map_err(|e| at_load(flatten(&e.to_string())))?;
         let engine = PolicyEngine {
             engine,
             rules,
+            triggers,
             digest: bundle.digest(),
         };
         engine
-            .findings(&empty_input())
+            .findings_every_rule(&empty_input())
             .map_err(|e| at_load(e.to_string()))?;
         Ok(engine)
     }
@@ -284,11 +305,43 @@ impl PolicyEngine {
     /// their conformance is what `tests/real_inputs.rs` checks, and skipping
     /// the walk saves a pass over every tool result on the hot path.
     pub(crate) fn findings_unchecked(&self, input: &Value) -> Result<Vec<Finding>> {
+        let facts = trigger::Input::new(input, &self.triggers);
+        let run: Vec<&str> = self
+            .rules
+            .keys()
+            .map(String::as_str)
+            .filter(|id| self.triggers.fires(id, &facts))
+            .collect();
+        self.run_rules(input, &run)
+    }
+
+    /// Every finding of every rule, with no rule skipped by its trigger:
+    /// what [`PolicyEngine::findings`] must equal (`tests/triggers.rs`).
+    pub fn findings_every_rule(&self, input: &Value) -> Result<Vec<Finding>> {
+        Self::validate_input(input)?;
+        let all: Vec<&str> = self.rules.keys().map(String::as_str).collect();
+        self.run_rules(input, &all)
+    }
+
+    /// Evaluates the rules `run` on `input` (none: no interpreter at all).
+    fn run_rules(&self, input: &Value, run: &[&str]) -> Result<Vec<Finding>> {
+        if run.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut engine = self.engine.clone();
         // Deserialize straight from the borrowed value: no deep clone of the
         // (tool-result heavy) input first.
-        let value = <regorus::Value as serde::Deserialize>::deserialize(input)
+        let mut value = <regorus::Value as serde::Deserialize>::deserialize(input)
             .map_err(|e| PolicyError::Eval(format!("input conversion: {e}")))?;
+        let gate = regorus::Value::from(
+            run.iter()
+                .map(|id| regorus::Value::from(*id))
+                .collect::<Vec<_>>(),
+        );
+        value
+            .as_object_mut()
+            .map_err(|_| PolicyError::Eval("the policy input is not an object".into()))?
+            .insert(regorus::Value::from(RUN_KEY), gate);
         engine.set_input(value);
         let out = engine
             .eval_rule(ENTRY_RULE.to_owned())
@@ -299,6 +352,11 @@ impl PolicyEngine {
                 "the bundle's findings are undefined or not an object: {out}"
             )));
         };
+        if let Some(missing) = run.iter().find(|id| !by_rule.contains_key(**id)) {
+            return Err(PolicyError::Eval(format!(
+                "rule {missing}: `findings` is undefined"
+            )));
+        }
         let mut findings = Vec::new();
         for (rule, items) in by_rule {
             let category = self

@@ -36,6 +36,7 @@ pub mod metadata;
 pub mod schema;
 pub mod store;
 pub mod testing;
+pub mod trigger;
 
 pub use bundle::Bundle;
 pub use decision::{Decision, DecisionContext, Finding, StepDecision};
