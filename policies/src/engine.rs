@@ -40,8 +40,10 @@ const RUN_KEY: &str = "__preflight_run";
 /// The policy input contract as JSON Schema (docs/policy-input.md).
 pub const INPUT_SCHEMA: &str = include_str!("../schema/policy-input.schema.json");
 
-static INPUT_SCHEMA_VALUE: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(INPUT_SCHEMA).unwrap_or(Value::Bool(false)));
+/// The contract, read once (an unreadable schema accepts nothing: fail closed).
+static INPUT_SCHEMA_COMPILED: LazyLock<schema::Compiled> = LazyLock::new(|| {
+    schema::Compiled::new(&serde_json::from_str(INPUT_SCHEMA).unwrap_or(Value::Bool(false)))
+});
 
 /// Limits on one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,10 +290,12 @@ impl PolicyEngine {
     /// misspelled or mistyped field would otherwise read as undefined in Rego
     /// and silently skip the rules that look at it.
     pub fn validate_input(input: &Value) -> Result<()> {
-        schema::validate(&INPUT_SCHEMA_VALUE, input).map_err(|v| PolicyError::Input {
-            pointer: v.pointer,
-            reason: v.reason,
-        })
+        INPUT_SCHEMA_COMPILED
+            .validate(input)
+            .map_err(|v| PolicyError::Input {
+                pointer: v.pointer,
+                reason: v.reason,
+            })
     }
 
     /// Every finding of every rule, without combining them.
