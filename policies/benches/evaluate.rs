@@ -7,7 +7,7 @@
 
 mod conversation;
 
-use conversation::{conversation, gateway_exchange, gateway_input, input};
+use conversation::{conversation, gateway_exchange, gateway_input, input, risky_input};
 use preflight_policies::{Bundle, DecisionContext, PolicyEngine, RequestMeta, run_tests};
 use serde_json::Value;
 
@@ -22,6 +22,18 @@ fn evaluate_20_steps(b: divan::Bencher) {
         return;
     };
     let input = input();
+    let ctx = DecisionContext::default();
+    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+}
+
+/// The 20-step conversation ending in `git push --force`: the rules whose
+/// triggers hold (five) run in regorus — the cost when a call is risky.
+#[divan::bench]
+fn evaluate_20_steps_risky_call(b: divan::Bencher) {
+    let Ok(engine) = PolicyEngine::embedded() else {
+        return;
+    };
+    let input = risky_input();
     let ctx = DecisionContext::default();
     b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
 }

@@ -9,6 +9,7 @@
 //! ```
 //!
 //! INPUT is `bench` (the 20-step conversation of `benches/evaluate.rs`),
+//! `risky` (the same ending in `git push --force`),
 //! `gateway` (the perf harness's chat exchange), or a policy-input JSON file.
 //! `DUMP=1` prints the input instead.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used)]
@@ -26,6 +27,7 @@ fn main() {
     let input: Value = match which {
         "bench" => conversation::input(),
         "gateway" => conversation::gateway_input(),
+        "risky" => conversation::risky_input(),
         file => serde_json::from_str(&std::fs::read_to_string(file).expect("readable input"))
             .expect("JSON input"),
     };

@@ -25,7 +25,7 @@ use crate::decision::{self, Decision, DecisionContext, Finding};
 use crate::error::{Located, PolicyError, Result, locate};
 use crate::metadata::{self, RuleMeta};
 use crate::trigger::{self, Triggers};
-use crate::{lint, schema};
+use crate::{fast_regex, lint, rego_input, schema};
 
 /// The package every rule lives under: `preflight.rules.<id>`.
 pub const RULES_PACKAGE: &str = "preflight.rules.";
@@ -92,6 +92,7 @@ pub(crate) fn load(
     with_tests: bool,
 ) -> Result<(regorus::Engine, BTreeMap<String, RuleMeta>)> {
     let mut engine = regorus::Engine::new();
+    fast_regex::install(&mut engine).map_err(|e| PolicyError::Eval(e.to_string()))?;
     let mut problems: Vec<Located> = Vec::new();
     let mut rules = BTreeMap::new();
     for file in bundle.rego(with_tests) {
@@ -316,29 +317,21 @@ impl PolicyEngine {
             .map(String::as_str)
             .filter(|id| self.triggers.fires(id, &facts))
             .collect();
-        self.run_rules(input, &run)
-    }
-
-    /// Every finding of every rule, with no rule skipped by its trigger:
-    /// what [`PolicyEngine::findings`] must equal (`tests/triggers.rs`).
-    pub fn findings_every_rule(&self, input: &Value) -> Result<Vec<Finding>> {
-        Self::validate_input(input)?;
-        let all: Vec<&str> = self.rules.keys().map(String::as_str).collect();
-        self.run_rules(input, &all)
-    }
-
-    /// Evaluates the rules `run` on `input` (none: no interpreter at all).
-    fn run_rules(&self, input: &Value, run: &[&str]) -> Result<Vec<Finding>> {
         if run.is_empty() {
             return Ok(Vec::new());
         }
-        let mut engine = self.engine.clone();
-        // Deserialize straight from the borrowed value: no deep clone of the
-        // (tool-result heavy) input first.
-        let mut value = <regorus::Value as serde::Deserialize>::deserialize(input)
-            .map_err(|e| PolicyError::Eval(format!("input conversion: {e}")))?;
+        self.run_rules(rego_input::build(input, &run, RUN_KEY), &run)
+    }
+
+    /// Every finding of every rule, on the whole input (nothing left out of
+    /// the Rego input, no rule skipped by its trigger): what
+    /// [`PolicyEngine::findings`] must equal (`tests/triggers.rs`).
+    pub fn findings_every_rule(&self, input: &Value) -> Result<Vec<Finding>> {
+        Self::validate_input(input)?;
+        let all: Vec<&str> = self.rules.keys().map(String::as_str).collect();
+        let mut value = rego_input::convert(input);
         let gate = regorus::Value::from(
-            run.iter()
+            all.iter()
                 .map(|id| regorus::Value::from(*id))
                 .collect::<Vec<_>>(),
         );
@@ -346,6 +339,13 @@ impl PolicyEngine {
             .as_object_mut()
             .map_err(|_| PolicyError::Eval("the policy input is not an object".into()))?
             .insert(regorus::Value::from(RUN_KEY), gate);
+        self.run_rules(value, &all)
+    }
+
+    /// Evaluates the rules `run` on the Rego input `value`.
+    fn run_rules(&self, value: regorus::Value, run: &[&str]) -> Result<Vec<Finding>> {
+        // Cheap: the parsed, prepared modules are shared by the clone.
+        let mut engine = self.engine.clone();
         engine.set_input(value);
         let out = engine
             .eval_rule(ENTRY_RULE.to_owned())

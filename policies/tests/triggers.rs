@@ -1,7 +1,8 @@
-//! Skipping rules by their METADATA trigger (`custom.when`) must never change
-//! what the bundle finds: for the bundle's own test inputs, every example
-//! plan and eval case, and a corpus of generated inputs, the findings with
-//! skipping equal the findings of every rule.
+//! Skipping rules by their METADATA trigger (`custom.when`), and leaving
+//! what no rule reads out of the Rego input, must never change what the
+//! bundle finds: for the bundle's own test inputs, every example plan and
+//! eval case, and a corpus of generated inputs, `findings` (skipping, slim
+//! input) equals `findings_every_rule` (every rule, whole input).
 
 use std::path::Path;
 

@@ -52,6 +52,19 @@ pub fn result_text(seed: usize, len: usize) -> String {
 /// An OpenAI chat request: a goal, 19 executed calls with 10 KB results,
 /// and one proposed call (an e-mail to an address from the user's request).
 pub fn conversation() -> Plan {
+    conversation_ending_with(None)
+}
+
+/// The same conversation whose proposed call is a risky shell command
+/// (`git push --force`): its triggers hold, so five rules run in regorus.
+pub fn risky_conversation() -> Plan {
+    conversation_ending_with(Some((
+        "run_shell",
+        json!({"command": "git push --force origin main"}),
+    )))
+}
+
+fn conversation_ending_with(last: Option<(&str, Value)>) -> Plan {
     let tools: Vec<Value> = ["search_docs", "read_file", "send_email", "run_shell"]
         .iter()
         .map(|n| json!({"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}))
@@ -79,6 +92,10 @@ pub fn conversation() -> Plan {
                 json!({"to": "ops-lead@acme.example", "subject": format!("Q3 part {i}"), "body": "Summary attached."}),
             ),
         };
+        let (tool, args) = match (&last, i) {
+            (Some((t, a)), 19) => (*t, a.clone()),
+            _ => (tool, args),
+        };
         let id = format!("call_{i:02}");
         messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id, "type": "function", "function": {"name": tool, "arguments": args.to_string()}}]}));
         if i < 19 {
@@ -96,6 +113,15 @@ pub fn conversation() -> Plan {
 pub fn input() -> Value {
     build_input(
         ActionGraph::build(&conversation()).to_json(),
+        None,
+        &RequestMeta::default(),
+    )
+}
+
+/// The policy input of [`risky_conversation`].
+pub fn risky_input() -> Value {
+    build_input(
+        ActionGraph::build(&risky_conversation()).to_json(),
         None,
         &RequestMeta::default(),
     )
