@@ -79,7 +79,8 @@ fn compile_and_test_bundle(b: divan::Bencher) {
     });
 }
 
-/// Each rule alone (with lib.rego and data.json), to find the expensive ones.
+/// Each rule alone (with lib.rego and data.json), evaluated whatever its
+/// trigger says (`findings_every_rule`), to find the expensive ones.
 #[divan::bench(args = ["sensitive_exfiltration", "untrusted_flow", "injected_flow", "off_goal_after_injection",
     "destructive_shell", "destructive_sql", "destructive_action", "payment_limits", "credential_access",
     "safety_controls", "log_tamper", "guard_threshold", "tool_pinning", "malformed_arguments",
@@ -97,8 +98,12 @@ fn one_rule(b: divan::Bencher, rule: &str) {
         return;
     };
     let input = input();
-    let ctx = DecisionContext::default();
-    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+    b.bench(|| {
+        engine
+            .findings_every_rule(divan::black_box(&input))
+            .map(|f| f.len())
+            .unwrap_or(0)
+    });
 }
 
 /// The input without tool-result texts: the cost of converting them.

@@ -72,6 +72,7 @@ pub struct PolicyEngine {
     engine: regorus::Engine,
     rules: BTreeMap<String, RuleMeta>,
     triggers: Triggers,
+    keep: rego_input::Keep,
     digest: String,
 }
 
@@ -256,6 +257,7 @@ impl PolicyEngine {
             engine,
             rules,
             triggers,
+            keep: rego_input::Keep::of(bundle.rego(false).map(|f| f.text.as_str())),
             digest: bundle.digest(),
         };
         engine
@@ -320,7 +322,7 @@ impl PolicyEngine {
         if run.is_empty() {
             return Ok(Vec::new());
         }
-        self.run_rules(rego_input::build(input, &run, RUN_KEY), &run)
+        self.run_rules(rego_input::build(input, self.keep, &run, RUN_KEY), &run)
     }
 
     /// Every finding of every rule, on the whole input (nothing left out of

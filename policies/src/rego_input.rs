@@ -2,16 +2,18 @@
 //! straight into regorus values, without what no rule can read.
 //!
 //! Converting is a large share of an evaluation that runs rules (every JSON
-//! node becomes a reference-counted regorus value), and most of the input is
-//! history the graph has already analyzed. Left out of the Rego input:
+//! node becomes a reference-counted regorus value), and much of the input
+//! is analysis no rule reads. Left out of the Rego input, *unless the
+//! bundle's rules name the field* (`.edges`, `"edges"`, outside comments; see
+//! [`Keep::of`]), so that a rule reading one still sees it and never fails
+//! open:
 //!
 //! - `graph.nodes` and `graph.edges`: `graph.flow` carries the data-flow
 //!   adjacency rules query (`graph.reachable`);
 //! - `graph.tools[].description` and `input_schema` (the decision checks
 //!   rewrites against the schema in Rust);
 //! - `result` of executed steps that no argument of a proposed step came
-//!   from (no `provenance[].source_step` names them): a rule reads the
-//!   output a value was taken from, not the whole transcript.
+//!   from (no `provenance[].source_step` names them).
 //!
 //! Everything else is carried as it is, plus the reserved key
 //! `__preflight_run` (the rules the triggers selected, for the entry module).
@@ -20,6 +22,44 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use regorus::Value as R;
 use serde_json::Value;
+
+/// Which optional fields the bundle's rules read, so they stay in the input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Keep {
+    nodes: bool,
+    edges: bool,
+    description: bool,
+    input_schema: bool,
+    results: bool,
+}
+
+impl Keep {
+    /// Scans rule sources (comments stripped) for the field names, as a
+    /// member (`.edges`), a string (`"edges"`, e.g. `object.get`) or an index.
+    pub(crate) fn of<'a>(sources: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut keep = Keep::default();
+        for source in sources {
+            for line in source.lines() {
+                let code = line.split('#').next().unwrap_or(line);
+                let names = |name: &str| {
+                    code.match_indices(name).any(|(at, _)| {
+                        let before = code[..at].chars().next_back();
+                        let after = code[at + name.len()..].chars().next();
+                        let word_end = !after.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                        (before == Some('.') && word_end)
+                            || (before == Some('"') && after == Some('"'))
+                    })
+                };
+                keep.nodes |= names("nodes");
+                keep.edges |= names("edges");
+                keep.description |= names("description");
+                keep.input_schema |= names("input_schema");
+                keep.results |= names("result");
+            }
+        }
+        keep
+    }
+}
 
 /// Converts one JSON value as it is.
 pub(crate) fn convert(v: &Value) -> R {
@@ -50,7 +90,7 @@ fn object<'a>(entries: impl Iterator<Item = (&'a str, R)>) -> R {
 }
 
 /// The Rego input for `input`, with `run` as `__preflight_run`.
-pub(crate) fn build(input: &Value, run: &[&str], run_key: &str) -> R {
+pub(crate) fn build(input: &Value, keep: Keep, run: &[&str], run_key: &str) -> R {
     let Value::Object(root) = input else {
         return convert(input);
     };
@@ -58,14 +98,18 @@ pub(crate) fn build(input: &Value, run: &[&str], run_key: &str) -> R {
     object(
         root.iter()
             .map(|(k, v)| {
-                let v = if k == "graph" { graph(v) } else { convert(v) };
+                let v = if k == "graph" {
+                    graph(v, keep)
+                } else {
+                    convert(v)
+                };
                 (k.as_str(), v)
             })
             .chain(std::iter::once((run_key, gate))),
     )
 }
 
-fn graph(g: &Value) -> R {
+fn graph(g: &Value, keep: Keep) -> R {
     let Value::Object(g) = g else {
         return convert(g);
     };
@@ -81,16 +125,20 @@ fn graph(g: &Value) -> R {
         .collect();
     object(g.iter().filter_map(|(k, v)| {
         let v = match k.as_str() {
-            "nodes" | "edges" => return None,
+            "nodes" if !keep.nodes => return None,
+            "edges" if !keep.edges => return None,
             "tools" => list(v, |t| {
-                without(t, |key, _| key == "description" || key == "input_schema")
+                without(t, |key, _| {
+                    (key == "description" && !keep.description)
+                        || (key == "input_schema" && !keep.input_schema)
+                })
             }),
             "steps" => list(v, |s| {
                 let needed = s
                     .get("index")
                     .and_then(Value::as_u64)
                     .is_some_and(|i| sources.contains(&i));
-                without(s, |key, _| key == "result" && !needed)
+                without(s, |key, _| key == "result" && !needed && !keep.results)
             }),
             _ => convert(v),
         };
@@ -139,7 +187,7 @@ mod tests {
                 {"index": 1, "status": "executed", "result": "dropped"},
                 {"index": 2, "status": "proposed", "provenance": [{"source_step": 0}]}]},
             "meta": {}});
-        let r = build(&input, &["a"], "__run");
+        let r = build(&input, Keep::default(), &["a"], "__run");
         let back = serde_json::to_value(&r).expect("serializes");
         assert_eq!(back["graph"]["steps"][0]["result"], "kept");
         assert!(back["graph"]["steps"][1].get("result").is_none());
@@ -150,5 +198,18 @@ mod tests {
         );
         assert_eq!(back["__run"], json!(["a"]));
         assert_eq!(back["meta"], json!({}));
+        let all = Keep::of([
+            "x := [e | some e in input.graph.edges]\ny := object.get(t, \"description\", \"\")",
+        ]);
+        let back = serde_json::to_value(build(&input, all, &[], "__run")).expect("serializes");
+        assert!(back["graph"].get("edges").is_some() && back["graph"].get("nodes").is_none());
+        assert_eq!(back["graph"]["tools"][0]["description"], "long");
+    }
+
+    #[test]
+    fn a_field_named_only_in_a_comment_or_as_a_prefix_is_not_kept() {
+        let keep = Keep::of(["# reads .edges\nx := input.graph.edges_count\ny := \"results\""]);
+        assert_eq!(keep, Keep::default());
+        assert!(Keep::of(["is_string(source.result)"]).results);
     }
 }
