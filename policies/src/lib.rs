@@ -39,6 +39,7 @@ pub mod schema;
 pub mod store;
 pub mod testing;
 pub mod trigger;
+mod trigger_check;
 
 pub use bundle::Bundle;
 pub use decision::{Decision, DecisionContext, Finding, StepDecision};
