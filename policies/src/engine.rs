@@ -5,8 +5,12 @@
 //! generated entry module that gathers every rule's `findings`, and evaluate
 //! once on an empty input so that runtime-only problems surface at load.
 //!
-//! Evaluation clones the prepared engine (cheap: the parsed modules are
-//! shared) and runs under regorus' execution timer. Any failure — a rule
+//! Evaluation first validates the input, then asks each rule's trigger
+//! ([`crate::trigger`]) whether it can fire; only the selected rules run, and
+//! when none is selected regorus does not run at all. Otherwise it clones
+//! the prepared engine (cheap: the parsed modules are shared), hands it the
+//! Rego input (`rego_input.rs`) and runs under regorus' execution
+//! timer. Any failure — a rule
 //! error, the time budget spent, an input that breaks the contract, a
 //! malformed finding — becomes a decision that blocks every proposed step
 //! with the reason (fail closed); it never panics and never allows.

@@ -4,7 +4,7 @@
 //!
 //! Rules that declare a trigger (`custom.when`) are also checked against
 //! every test input: skipping must not change the findings
-//! ([`crate::trigger_check`]).
+//! (`trigger_check.rs`).
 //!
 //! "Fires" is read from coverage: the last statement of one of the rule's
 //! `findings` bodies was evaluated, which Rego's conjunction only does after
