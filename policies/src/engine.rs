@@ -9,11 +9,11 @@
 //! ([`crate::trigger`]) whether it can fire; only the selected rules run, and
 //! when none is selected regorus does not run at all. Otherwise it clones
 //! the prepared engine (cheap: the parsed modules are shared), hands it the
-//! Rego input (`rego_input.rs`) and runs under regorus' execution
-//! timer. Any failure — a rule
-//! error, the time budget spent, an input that breaks the contract, a
-//! malformed finding — becomes a decision that blocks every proposed step
-//! with the reason (fail closed); it never panics and never allows.
+//! Rego input (`rego_input.rs`) and runs under regorus' execution timer.
+//! Any failure — a rule error, the time budget spent, an input that breaks
+//! the contract, a malformed finding — becomes a decision that blocks every
+//! proposed step with the reason (fail closed); it never panics and never
+//! allows.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -188,9 +188,9 @@ fn defines_findings(ast: &Value, file: &str) -> bool {
 }
 
 /// `selected["rule_a"] := data.preflight.rules.rule_a.findings if "rule_a"
-/// in input.__preflight_run` per rule, and `findings := selected`: one entry point, so a single
-/// evaluation runs every rule the triggers selected (and only those: regorus
-/// evaluates the value only when the condition holds).
+/// in input.__preflight_run` per rule, and `findings := selected`: one entry
+/// point, so a single evaluation runs every rule the triggers selected (and
+/// only those: regorus evaluates the value only when the condition holds).
 fn entry_module(rules: &BTreeMap<String, RuleMeta>) -> String {
     let entries: Vec<String> = rules
         .keys()
