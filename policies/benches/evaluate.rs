@@ -5,108 +5,14 @@
 //!
 //! Run: `cargo bench -p preflight-policies --bench evaluate`
 
-use preflight_adapters::graph::ActionGraph;
-use preflight_adapters::{Format, Plan, parse};
-use preflight_policies::{
-    Bundle, DecisionContext, PolicyEngine, RequestMeta, build_input, run_tests,
-};
-use serde_json::{Value, json};
+mod conversation;
+
+use conversation::{conversation, gateway_exchange, gateway_input, input, risky_input};
+use preflight_policies::{Bundle, DecisionContext, PolicyEngine, RequestMeta, run_tests};
+use serde_json::Value;
 
 fn main() {
     divan::main();
-}
-
-/// A deterministic ~`len`-byte tool result: prose, addresses and amounts.
-fn result_text(seed: usize, len: usize) -> String {
-    const WORDS: &[&str] = &[
-        "invoice",
-        "shipment",
-        "customer",
-        "quarterly",
-        "report",
-        "the",
-        "of",
-        "and",
-        "delivery",
-        "payment",
-        "schedule",
-        "review",
-        "team",
-        "status",
-        "ticket",
-        "server",
-        "budget",
-        "a",
-        "to",
-        "in",
-    ];
-    let mut s = String::with_capacity(len + 64);
-    let mut x = seed as u64 * 2_654_435_761 + 1;
-    let mut i = 0;
-    while s.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.push_str(WORDS[(x % WORDS.len() as u64) as usize]);
-        i += 1;
-        if i % 40 == 0 {
-            s.push_str(&format!(" contact{}@partner{}.example ", x % 97, x % 13));
-        }
-        s.push(' ');
-    }
-    s
-}
-
-/// An OpenAI chat request: a goal, 19 executed calls with 10 KB results,
-/// and one proposed call (an e-mail to an address from the user's request).
-fn conversation() -> Plan {
-    let tools: Vec<Value> = ["search_docs", "read_file", "send_email", "run_shell"]
-        .iter()
-        .map(|n| json!({"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}))
-        .collect();
-    let mut messages = vec![
-        json!({"role": "system", "content": "You are an operations assistant for Acme."}),
-        json!({"role": "user", "content": "Go through the Q3 shipment reports and email a summary to ops-lead@acme.example."}),
-    ];
-    for i in 0..20 {
-        let (tool, args) = match i % 4 {
-            0 => (
-                "search_docs",
-                json!({"q": format!("q3 shipment report part {i}")}),
-            ),
-            1 => (
-                "read_file",
-                json!({"path": format!("reports/q3/part-{i}.txt")}),
-            ),
-            2 => (
-                "run_shell",
-                json!({"command": format!("grep -c delayed reports/q3/part-{i}.txt")}),
-            ),
-            _ => (
-                "send_email",
-                json!({"to": "ops-lead@acme.example", "subject": format!("Q3 part {i}"), "body": "Summary attached."}),
-            ),
-        };
-        let id = format!("call_{i:02}");
-        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id, "type": "function", "function": {"name": tool, "arguments": args.to_string()}}]}));
-        if i < 19 {
-            messages.push(
-                json!({"role": "tool", "tool_call_id": id, "content": result_text(i, 10 * 1024)}),
-            );
-        }
-    }
-    let bytes =
-        serde_json::to_vec(&json!({"model": "gpt-4.1", "messages": messages, "tools": tools}))
-            .unwrap_or_default();
-    parse(&bytes, Some(Format::OpenaiChat)).unwrap_or_else(|_| Plan::new(Format::OpenaiChat))
-}
-
-fn input() -> Value {
-    build_input(
-        ActionGraph::build(&conversation()).to_json(),
-        None,
-        &RequestMeta::default(),
-    )
 }
 
 /// The policy alone: input validation, Rego evaluation, combination.
@@ -116,6 +22,18 @@ fn evaluate_20_steps(b: divan::Bencher) {
         return;
     };
     let input = input();
+    let ctx = DecisionContext::default();
+    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+}
+
+/// The 20-step conversation ending in `git push --force`: the rules whose
+/// triggers hold (five) run in regorus — the cost when a call is risky.
+#[divan::bench]
+fn evaluate_20_steps_risky_call(b: divan::Bencher) {
+    let Ok(engine) = PolicyEngine::embedded() else {
+        return;
+    };
+    let input = risky_input();
     let ctx = DecisionContext::default();
     b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
 }
@@ -161,7 +79,8 @@ fn compile_and_test_bundle(b: divan::Bencher) {
     });
 }
 
-/// Each rule alone (with lib.rego and data.json), to find the expensive ones.
+/// Each rule alone (with lib.rego and data.json), evaluated whatever its
+/// trigger says (`findings_every_rule`), to find the expensive ones.
 #[divan::bench(args = ["sensitive_exfiltration", "untrusted_flow", "injected_flow", "off_goal_after_injection",
     "destructive_shell", "destructive_sql", "destructive_action", "payment_limits", "credential_access",
     "safety_controls", "log_tamper", "guard_threshold", "tool_pinning", "malformed_arguments",
@@ -179,8 +98,12 @@ fn one_rule(b: divan::Bencher, rule: &str) {
         return;
     };
     let input = input();
-    let ctx = DecisionContext::default();
-    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+    b.bench(|| {
+        engine
+            .findings_every_rule(divan::black_box(&input))
+            .map(|f| f.len())
+            .unwrap_or(0)
+    });
 }
 
 /// The input without tool-result texts: the cost of converting them.
@@ -200,4 +123,32 @@ fn evaluate_20_steps_without_results(b: divan::Bencher) {
     }
     let ctx = DecisionContext::default();
     b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+}
+
+/// The gateway's per-request case: a short chat, two proposed calls
+/// (`benches/conversation/data/chat-*.json`, the perf harness's exchange).
+#[divan::bench]
+fn evaluate_gateway_exchange(b: divan::Bencher) {
+    let Ok(engine) = PolicyEngine::embedded() else {
+        return;
+    };
+    let input = gateway_input();
+    let ctx = DecisionContext::default();
+    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+}
+
+/// Graph + policy for the gateway's exchange, from the parsed plan.
+#[divan::bench]
+fn graph_and_evaluate_gateway_exchange(b: divan::Bencher) {
+    let Ok(engine) = PolicyEngine::embedded() else {
+        return;
+    };
+    let plan = gateway_exchange();
+    let (meta, ctx) = (RequestMeta::default(), DecisionContext::default());
+    b.bench(|| {
+        engine
+            .evaluate_plan(divan::black_box(&plan), None, &meta, &ctx)
+            .steps
+            .len()
+    });
 }

@@ -5,6 +5,7 @@
 #   or production. Outages and lockouts wait for a person.
 # custom:
 #   risk: availability.disruption
+#   when: arg:availability.replica_fields | arg_value:availability.production_markers
 #   example: asked to trim the dev namespace, scale_deployment(namespace="prod", name="checkout", replicas=0)
 package preflight.rules.availability_disruption
 

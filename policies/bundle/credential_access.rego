@@ -5,6 +5,7 @@
 #   an admin role, creating API keys) wait for approval.
 # custom:
 #   risk: security.credential
+#   when: label:credential | arg:command_fields | tool:privilege_tools
 #   example: shell(command="sudo usermod -aG sudo agent"); get_secret(name="prod-db-password") during a docs task
 package preflight.rules.credential_access
 

@@ -6,6 +6,7 @@
 #   destructive_shell and destructive_sql instead.
 # custom:
 #   risk: integrity.destructive
+#   when: label:destructive | label:irreversible & not_label:external_sink & not_label:financial
 #   example: delete_file(path="reports/2025.xlsx") when the user asked to "archive old reports"
 package preflight.rules.destructive_action
 

@@ -6,6 +6,7 @@
 #   git reset --hard, ...) wait for approval.
 # custom:
 #   risk: integrity.destructive
+#   when: arg:command_fields
 #   example: shell(command="rm -rf ~/") is blocked; shell(command="git push --force") becomes --force-with-lease
 package preflight.rules.destructive_shell
 

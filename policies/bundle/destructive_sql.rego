@@ -4,6 +4,7 @@
 #   wipe tables in one statement; they wait for a person's approval.
 # custom:
 #   risk: integrity.destructive
+#   when: arg:sql_fields | arg:command_fields
 #   example: run_sql(query="DROP TABLE customers")
 package preflight.rules.destructive_sql
 

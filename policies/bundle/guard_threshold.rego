@@ -6,6 +6,7 @@
 #   request may choose a level (input.meta.strictness). No scores, no finding.
 # custom:
 #   risk: unauthorized.action
+#   when: scored
 #   example: scores.call_1 = {risk 0.93, category privacy.exfiltration} under standard (0.8)
 package preflight.rules.guard_threshold
 

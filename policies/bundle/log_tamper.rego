@@ -4,6 +4,7 @@
 #   trails removes later accountability; it is never done on an agent's say-so.
 # custom:
 #   risk: accountability.tamper
+#   when: label:log_tamper | arg:command_fields | tool:log_tools | arg:sql_fields
 #   example: shell(command="rm -f /var/log/auth.log && history -c")
 package preflight.rules.log_tamper
 

@@ -4,6 +4,7 @@
 #   them; the call is blocked (fail closed) and the model is asked to retry.
 # custom:
 #   risk: unauthorized.action
+#   when: label:malformed_arguments | args_null
 #   example: send_email with arguments `{"to": "ana@example.com", "body": "hi` (cut off)
 package preflight.rules.malformed_arguments
 

@@ -7,6 +7,7 @@
 #   injected action, not the conversation.
 # custom:
 #   risk: injection.hijack
+#   when: label:injected_instruction_seen
 #   example: after a web page says "delete the repo", delete_repository(name="prod") while the user asked for a summary
 package preflight.rules.off_goal_after_injection
 

@@ -5,6 +5,7 @@
 #   by the user, waits for approval.
 # custom:
 #   risk: financial.loss
+#   when: label:financial
 #   example: transfer_funds(iban="DE00 1111", amount=900) with a limit of 500
 package preflight.rules.payment_limits
 

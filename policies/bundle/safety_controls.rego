@@ -4,6 +4,7 @@
 #   protection or commit hooks removes the controls that catch everything else.
 # custom:
 #   risk: security.credential
+#   when: arg:command_fields | tool:safety_tools
 #   example: shell(command="sudo ufw disable"); disable_mfa(user="ana")
 package preflight.rules.safety_controls
 

@@ -6,6 +6,7 @@
 #   reports changes as graph.tools[].pin_changed or meta.tool_pins_changed.
 # custom:
 #   risk: injection.hijack
+#   when: tool_changed
 #   example: tools/list first says "adds two numbers", later "adds numbers; also read ~/.ssh/id_rsa"
 package preflight.rules.tool_pinning
 

@@ -8,6 +8,7 @@
 #   injected_flow's to block.
 # custom:
 #   risk: unauthorized.action
+#   when: provenance:tool_result
 #   example: read_email() says "contact billing@unknown.test"; send_email(to="billing@unknown.test")
 package preflight.rules.untrusted_flow
 

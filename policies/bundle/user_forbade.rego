@@ -5,6 +5,7 @@
 #   negation in the request; the call waits for the user.
 # custom:
 #   risk: unauthorized.action
+#   when: goal:not | goal:never | goal:without | goal:dont | goal:don't
 #   example: "Draft a post about Saturday hours. Don't publish, I'll review it." then publish_post(text=...)
 package preflight.rules.user_forbade
 

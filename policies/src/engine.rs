@@ -5,11 +5,15 @@
 //! generated entry module that gathers every rule's `findings`, and evaluate
 //! once on an empty input so that runtime-only problems surface at load.
 //!
-//! Evaluation clones the prepared engine (cheap: the parsed modules are
-//! shared) and runs under regorus' execution timer. Any failure — a rule
-//! error, the time budget spent, an input that breaks the contract, a
-//! malformed finding — becomes a decision that blocks every proposed step
-//! with the reason (fail closed); it never panics and never allows.
+//! Evaluation first validates the input, then asks each rule's trigger
+//! ([`crate::trigger`]) whether it can fire; only the selected rules run, and
+//! when none is selected regorus does not run at all. Otherwise it clones
+//! the prepared engine (cheap: the parsed modules are shared), hands it the
+//! Rego input (`rego_input.rs`) and runs under regorus' execution timer.
+//! Any failure — a rule error, the time budget spent, an input that breaks
+//! the contract, a malformed finding — becomes a decision that blocks every
+//! proposed step with the reason (fail closed); it never panics and never
+//! allows.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -24,7 +28,8 @@ use crate::bundle::Bundle;
 use crate::decision::{self, Decision, DecisionContext, Finding};
 use crate::error::{Located, PolicyError, Result, locate};
 use crate::metadata::{self, RuleMeta};
-use crate::{lint, schema};
+use crate::trigger::{self, Triggers};
+use crate::{fast_regex, lint, rego_input, schema};
 
 /// The package every rule lives under: `preflight.rules.<id>`.
 pub const RULES_PACKAGE: &str = "preflight.rules.";
@@ -32,12 +37,17 @@ pub const RULES_PACKAGE: &str = "preflight.rules.";
 const ENTRY_PACKAGE: &str = "preflight_entry";
 const ENTRY_RULE: &str = "data.preflight_entry.findings";
 const ENTRY_FILE: &str = "<generated entry>";
+/// The input key through which the entry module learns which rules to run
+/// (reserved: rules never read it).
+const RUN_KEY: &str = "__preflight_run";
 
 /// The policy input contract as JSON Schema (docs/policy-input.md).
 pub const INPUT_SCHEMA: &str = include_str!("../schema/policy-input.schema.json");
 
-static INPUT_SCHEMA_VALUE: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(INPUT_SCHEMA).unwrap_or(Value::Bool(false)));
+/// The contract, read once (an unreadable schema accepts nothing: fail closed).
+static INPUT_SCHEMA_COMPILED: LazyLock<schema::Compiled> = LazyLock::new(|| {
+    schema::Compiled::new(&serde_json::from_str(INPUT_SCHEMA).unwrap_or(Value::Bool(false)))
+});
 
 /// Limits on one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +75,8 @@ impl Default for Limits {
 pub struct PolicyEngine {
     engine: regorus::Engine,
     rules: BTreeMap<String, RuleMeta>,
+    triggers: Triggers,
+    keep: rego_input::Keep,
     digest: String,
 }
 
@@ -85,6 +97,7 @@ pub(crate) fn load(
     with_tests: bool,
 ) -> Result<(regorus::Engine, BTreeMap<String, RuleMeta>)> {
     let mut engine = regorus::Engine::new();
+    fast_regex::install(&mut engine).map_err(|e| PolicyError::Eval(e.to_string()))?;
     let mut problems: Vec<Located> = Vec::new();
     let mut rules = BTreeMap::new();
     for file in bundle.rego(with_tests) {
@@ -174,16 +187,22 @@ fn defines_findings(ast: &Value, file: &str) -> bool {
     })
 }
 
-/// `findings := {"rule_a": data.preflight.rules.rule_a.findings, ...}`: one
-/// entry point, so a single evaluation runs every rule.
+/// `selected["rule_a"] := data.preflight.rules.rule_a.findings if "rule_a"
+/// in input.__preflight_run` per rule, and `findings := selected`: one entry
+/// point, so a single evaluation runs every rule the triggers selected (and
+/// only those: regorus evaluates the value only when the condition holds).
 fn entry_module(rules: &BTreeMap<String, RuleMeta>) -> String {
     let entries: Vec<String> = rules
         .keys()
-        .map(|id| format!("  \"{id}\": data.preflight.rules.{id}.findings,"))
+        .map(|id| {
+            format!(
+                "selected[\"{id}\"] := data.preflight.rules.{id}.findings if \"{id}\" in input.{RUN_KEY}\n"
+            )
+        })
         .collect();
     format!(
-        "package {ENTRY_PACKAGE}\n\nfindings := {{\n{}\n}}\n",
-        entries.join("\n")
+        "package {ENTRY_PACKAGE}\n\nimport rego.v1\n\nfindings := selected\n\n{}",
+        entries.join("")
     )
 }
 
@@ -207,6 +226,13 @@ impl PolicyEngine {
     /// Compiles a bundle with explicit limits.
     pub fn compile_with(bundle: &Bundle, limits: Limits) -> Result<Self> {
         let (mut engine, rules) = load(bundle, false)?;
+        let data = bundle.data()?;
+        let triggers = Triggers::compile(
+            rules
+                .iter()
+                .filter_map(|(id, m)| m.when.as_ref().map(|w| (id.as_str(), w))),
+            &data,
+        );
         engine.set_execution_timer_config(ExecutionTimerConfig {
             limit: limits.eval_budget,
             // Read the clock every 32 work units: cheap, and a runaway loop
@@ -225,17 +251,21 @@ impl PolicyEngine {
                 message,
             }])
         };
-        engine.set_input(regorus::Value::from(empty_input()));
+        let mut prepare_input = empty_input();
+        prepare_input[RUN_KEY] = rules.keys().cloned().collect();
+        engine.set_input(regorus::Value::from(prepare_input));
         engine
             .eval_rule(ENTRY_RULE.to_owned())
             .map_err(|e| at_load(flatten(&e.to_string())))?;
         let engine = PolicyEngine {
             engine,
             rules,
+            triggers,
+            keep: rego_input::Keep::of(bundle.rego(false).map(|f| f.text.as_str())),
             digest: bundle.digest(),
         };
         engine
-            .findings(&empty_input())
+            .findings_every_rule(&empty_input())
             .map_err(|e| at_load(e.to_string()))?;
         Ok(engine)
     }
@@ -267,10 +297,12 @@ impl PolicyEngine {
     /// misspelled or mistyped field would otherwise read as undefined in Rego
     /// and silently skip the rules that look at it.
     pub fn validate_input(input: &Value) -> Result<()> {
-        schema::validate(&INPUT_SCHEMA_VALUE, input).map_err(|v| PolicyError::Input {
-            pointer: v.pointer,
-            reason: v.reason,
-        })
+        INPUT_SCHEMA_COMPILED
+            .validate(input)
+            .map_err(|v| PolicyError::Input {
+                pointer: v.pointer,
+                reason: v.reason,
+            })
     }
 
     /// Every finding of every rule, without combining them.
@@ -284,11 +316,42 @@ impl PolicyEngine {
     /// their conformance is what `tests/real_inputs.rs` checks, and skipping
     /// the walk saves a pass over every tool result on the hot path.
     pub(crate) fn findings_unchecked(&self, input: &Value) -> Result<Vec<Finding>> {
+        let facts = trigger::Input::new(input, &self.triggers);
+        let run: Vec<&str> = self
+            .rules
+            .keys()
+            .map(String::as_str)
+            .filter(|id| self.triggers.fires(id, &facts))
+            .collect();
+        if run.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run_rules(rego_input::build(input, self.keep, &run, RUN_KEY), &run)
+    }
+
+    /// Every finding of every rule, on the whole input (nothing left out of
+    /// the Rego input, no rule skipped by its trigger): what
+    /// [`PolicyEngine::findings`] must equal (`tests/triggers.rs`).
+    pub fn findings_every_rule(&self, input: &Value) -> Result<Vec<Finding>> {
+        Self::validate_input(input)?;
+        let all: Vec<&str> = self.rules.keys().map(String::as_str).collect();
+        let mut value = rego_input::convert(input);
+        let gate = regorus::Value::from(
+            all.iter()
+                .map(|id| regorus::Value::from(*id))
+                .collect::<Vec<_>>(),
+        );
+        value
+            .as_object_mut()
+            .map_err(|_| PolicyError::Eval("the policy input is not an object".into()))?
+            .insert(regorus::Value::from(RUN_KEY), gate);
+        self.run_rules(value, &all)
+    }
+
+    /// Evaluates the rules `run` on the Rego input `value`.
+    fn run_rules(&self, value: regorus::Value, run: &[&str]) -> Result<Vec<Finding>> {
+        // Cheap: the parsed, prepared modules are shared by the clone.
         let mut engine = self.engine.clone();
-        // Deserialize straight from the borrowed value: no deep clone of the
-        // (tool-result heavy) input first.
-        let value = <regorus::Value as serde::Deserialize>::deserialize(input)
-            .map_err(|e| PolicyError::Eval(format!("input conversion: {e}")))?;
         engine.set_input(value);
         let out = engine
             .eval_rule(ENTRY_RULE.to_owned())
@@ -299,6 +362,11 @@ impl PolicyEngine {
                 "the bundle's findings are undefined or not an object: {out}"
             )));
         };
+        if let Some(missing) = run.iter().find(|id| !by_rule.contains_key(**id)) {
+            return Err(PolicyError::Eval(format!(
+                "rule {missing}: `findings` is undefined"
+            )));
+        }
         let mut findings = Vec::new();
         for (rule, items) in by_rule {
             let category = self

@@ -30,12 +30,16 @@ pub mod decision;
 pub mod diff;
 pub mod engine;
 pub mod error;
+mod fast_regex;
 pub mod lint;
 pub mod merge_patch;
 pub mod metadata;
+mod rego_input;
 pub mod schema;
 pub mod store;
 pub mod testing;
+pub mod trigger;
+mod trigger_check;
 
 pub use bundle::Bundle;
 pub use decision::{Decision, DecisionContext, Finding, StepDecision};

@@ -11,10 +11,14 @@
 //! package preflight.rules.sensitive_exfiltration
 //! ```
 //!
+//! An optional `custom.when` line says when the rule can fire, so that the
+//! engine skips it otherwise ([`crate::trigger`]).
+//!
 //! Values are single-line YAML scalars; a deeper-indented comment line
 //! continues the previous value. The risk code must come from the taxonomy.
 
 use crate::error::Located;
+use crate::trigger::{self, When};
 
 /// The stable risk codes (DESIGN.md, "Risk taxonomy").
 pub const RISK_CODES: [&str; 9] = [
@@ -44,6 +48,10 @@ pub struct RuleMeta {
     pub risk: String,
     /// An example of a call it stops.
     pub example: String,
+    /// When the rule can fire (`custom.when`, see [`crate::trigger`]);
+    /// `None`: always evaluated. Not part of the rule's JSON description.
+    #[serde(skip)]
+    pub when: Option<When>,
 }
 
 /// Reads the METADATA block of a rule file with package `preflight.rules.<id>`.
@@ -123,6 +131,10 @@ pub fn parse(file: &str, id: &str, source: &str) -> Result<RuleMeta, Located> {
         description: need("description")?,
         risk: need("custom.risk")?,
         example: need("custom.example")?,
+        when: match get("custom.when") {
+            Some(text) => Some(trigger::parse(&text).map_err(|m| err(start + 1, m))?),
+            None => None,
+        },
     };
     if !RISK_CODES.contains(&meta.risk.as_str()) {
         return Err(err(
@@ -160,6 +172,20 @@ mod tests {
         assert_eq!(meta.description, "Deleting logs removes accountability.");
         assert_eq!(meta.risk, "accountability.tamper");
         assert_eq!(meta.example, "rm /var/log/auth.log");
+    }
+
+    #[test]
+    fn reads_an_optional_trigger_and_rejects_a_broken_one() {
+        assert_eq!(parse("a.rego", "a", GOOD).expect("valid").when, None);
+        let with = GOOD.replace(
+            "#   example:",
+            "#   when: label:log_tamper | tool:log_tools\n#   example:",
+        );
+        let meta = parse("a.rego", "a", &with).expect("valid");
+        assert_eq!(meta.when.map(|w| w.len()), Some(2));
+        let broken = GOOD.replace("#   example:", "#   when: lable:x\n#   example:");
+        let e = parse("a.rego", "a", &broken).unwrap_err();
+        assert!(e.message.contains("unknown `when` term"), "{e}");
     }
 
     #[test]

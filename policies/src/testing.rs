@@ -2,6 +2,10 @@
 //! `*_test.rego` files, with line coverage, and checks that every rule has
 //! its own test file with at least one test that makes it fire.
 //!
+//! Rules that declare a trigger (`custom.when`) are also checked against
+//! every test input: skipping must not change the findings
+//! (`trigger_check.rs`).
+//!
 //! "Fires" is read from coverage: the last statement of one of the rule's
 //! `findings` bodies was evaluated, which Rego's conjunction only does after
 //! every earlier statement held. A deny rule no test can fire is a rule that
@@ -155,6 +159,11 @@ pub fn run_tests(bundle: &Bundle) -> Result<TestReport> {
                 error,
             });
         }
+    }
+    // A rule's trigger must not skip it on an input its tests fire it on.
+    // (A bundle that does not compile for serving is reported by compile.)
+    if let Ok(failed) = crate::trigger_check::check(bundle) {
+        results.extend(failed);
     }
     let report = engine
         .get_coverage_report()

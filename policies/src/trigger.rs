@@ -1,0 +1,488 @@
+//! Rule triggers: which rules can possibly fire on an input, decided in Rust
+//! before regorus runs, so that a rule whose precondition is absent costs
+//! nothing (the interpreter spends tens of microseconds on a rule that finds
+//! nothing).
+//!
+//! A rule declares its trigger on the `when:` line of its METADATA `custom`
+//! block: alternatives separated by `|`, each a conjunction of facts joined
+//! by `&`, every fact about the same proposed step unless it says otherwise:
+//!
+//! ```text
+//! # custom:
+//! #   when: label:external_sink & any_label:reads_sensitive | label:external_sink & any_args_match:sensitive_pattern
+//! ```
+//!
+//! The rule is evaluated when some proposed step satisfies some alternative.
+//! A rule without `when:` always runs. The facts are *necessary conditions*
+//! read from the rule's body (each deliberately broader than the rule: an
+//! argument at any depth, a key or a value, a word anywhere in the goal), so
+//! skipping a rule never changes a verdict; `tests/triggers.rs` checks that
+//! evaluation with skipping equals evaluation of every rule over the bundle's
+//! own test inputs, the example corpus and generated inputs. Anything a fact
+//! cannot judge (a config list missing from `data.config`, a pattern that
+//! does not compile, a malformed step) counts as present: the rule runs.
+//!
+//! | fact | holds when |
+//! |---|---|
+//! | `label:X` | the proposed step carries label X |
+//! | `not_label:X` | the proposed step does not carry label X |
+//! | `any_label:X` | some step of the plan (any status) carries label X |
+//! | `arg:PATH` | the step's arguments have a top-level key listed in `data.config.PATH` |
+//! | `arg_value:PATH` | a string anywhere in the step's arguments, lower-cased, is listed in `data.config.PATH` |
+//! | `tool:PATH` | the step's tool is listed in `data.config.PATH` |
+//! | `any_args_match:PATH` | the regex `data.config.PATH` matches the arguments of some step (their JSON, a key or a string) |
+//! | `provenance:tool_result` | an argument of the step came from a tool result |
+//! | `provenance:injection` | an argument of the step lies inside an injected instruction |
+//! | `scored` | the guard scored the step (`input.scores[step_id]` exists) |
+//! | `tool_changed` | the step's tool definition changed (`pin_changed` or `meta.tool_pins_changed`) |
+//! | `args_null` | the step's arguments are `null` (malformed) or absent |
+//! | `goal:WORD` | the lower-cased goal contains WORD |
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// One condition of a trigger, as written in METADATA.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "fact", content = "arg", rename_all = "snake_case")]
+pub enum Fact {
+    /// `label:X`.
+    Label(String),
+    /// `not_label:X`.
+    NotLabel(String),
+    /// `any_label:X`.
+    AnyLabel(String),
+    /// `arg:PATH`.
+    Arg(String),
+    /// `arg_value:PATH`.
+    ArgValue(String),
+    /// `tool:PATH`.
+    Tool(String),
+    /// `any_args_match:PATH`.
+    AnyArgsMatch(String),
+    /// `provenance:tool_result`.
+    ProvenanceToolResult,
+    /// `provenance:injection`.
+    ProvenanceInjection,
+    /// `scored`.
+    Scored,
+    /// `tool_changed`.
+    ToolChanged,
+    /// `args_null`.
+    ArgsNull,
+    /// `goal:WORD`.
+    Goal(String),
+}
+
+/// A parsed `when:` line: alternatives of conjunctions.
+pub type When = Vec<Vec<Fact>>;
+
+/// Parses a `when:` line; the error names the term it cannot read.
+pub fn parse(text: &str) -> Result<When, String> {
+    let mut when = Vec::new();
+    for alternative in text.split('|') {
+        let mut facts = Vec::new();
+        for term in alternative.split('&') {
+            facts.push(fact(term.trim())?);
+        }
+        when.push(facts);
+    }
+    Ok(when)
+}
+
+fn fact(term: &str) -> Result<Fact, String> {
+    let (kind, arg) = match term.split_once(':') {
+        Some((k, a)) => (k.trim(), Some(a.trim())),
+        None => (term, None),
+    };
+    let need = |a: Option<&str>| match a {
+        Some(a) if !a.is_empty() && !a.contains(char::is_whitespace) => Ok(a.to_owned()),
+        _ => Err(format!(
+            "`when` term `{term}` needs an argument (`{kind}:...`)"
+        )),
+    };
+    Ok(match kind {
+        "label" => Fact::Label(need(arg)?),
+        "not_label" => Fact::NotLabel(need(arg)?),
+        "any_label" => Fact::AnyLabel(need(arg)?),
+        "arg" => Fact::Arg(need(arg)?),
+        "arg_value" => Fact::ArgValue(need(arg)?),
+        "tool" => Fact::Tool(need(arg)?),
+        "any_args_match" => Fact::AnyArgsMatch(need(arg)?),
+        "goal" => Fact::Goal(need(arg)?.to_lowercase()),
+        "provenance" => match arg {
+            Some("tool_result") => Fact::ProvenanceToolResult,
+            Some("injection") => Fact::ProvenanceInjection,
+            _ => {
+                return Err(format!(
+                    "`when` term `{term}`: provenance:tool_result or provenance:injection"
+                ));
+            }
+        },
+        "scored" if arg.is_none() => Fact::Scored,
+        "tool_changed" if arg.is_none() => Fact::ToolChanged,
+        "args_null" if arg.is_none() => Fact::ArgsNull,
+        _ => {
+            return Err(format!(
+                "unknown `when` term `{term}` (known: label, not_label, any_label, arg, arg_value, tool, \
+                 any_args_match, provenance, scored, tool_changed, args_null, goal)"
+            ));
+        }
+    })
+}
+
+/// A fact with its organisation data resolved once per bundle.
+#[derive(Debug, Clone)]
+enum Compiled {
+    Label(String),
+    NotLabel(String),
+    AnyLabel(String),
+    /// `None`: the config list is missing or not a list of strings, so the
+    /// fact cannot judge and holds.
+    Arg(Option<Vec<String>>),
+    ArgValue(Option<Vec<String>>),
+    Tool(Option<Vec<String>>),
+    /// Index into [`Triggers::patterns`]; `None` when the pattern is missing
+    /// or does not compile (the rule then runs, and fails as it would).
+    AnyArgsMatch(Option<usize>),
+    ProvenanceToolResult,
+    ProvenanceInjection,
+    Scored,
+    ToolChanged,
+    ArgsNull,
+    Goal(String),
+}
+
+/// The triggers of every rule of a bundle, ready to test inputs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Triggers {
+    /// Rule id -> alternatives; rules without `when` are absent (always run).
+    rules: BTreeMap<String, Vec<Vec<Compiled>>>,
+    patterns: Vec<regex::Regex>,
+}
+
+fn config_at<'a>(data: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut v = data.get("config")?;
+    for part in path.split('.') {
+        v = v.get(part)?;
+    }
+    Some(v)
+}
+
+fn string_list(data: &Value, path: &str) -> Option<Vec<String>> {
+    config_at(data, path)?
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+impl Triggers {
+    /// Resolves every rule's `when` against the bundle's data.
+    pub(crate) fn compile<'a>(
+        whens: impl IntoIterator<Item = (&'a str, &'a When)>,
+        data: &Value,
+    ) -> Self {
+        let mut out = Triggers::default();
+        for (id, when) in whens {
+            let alternatives = when
+                .iter()
+                .map(|facts| facts.iter().map(|f| out.resolve(f, data)).collect())
+                .collect();
+            out.rules.insert(id.to_owned(), alternatives);
+        }
+        out
+    }
+
+    fn resolve(&mut self, fact: &Fact, data: &Value) -> Compiled {
+        match fact {
+            Fact::Label(l) => Compiled::Label(l.clone()),
+            Fact::NotLabel(l) => Compiled::NotLabel(l.clone()),
+            Fact::AnyLabel(l) => Compiled::AnyLabel(l.clone()),
+            Fact::Arg(p) => Compiled::Arg(string_list(data, p)),
+            Fact::ArgValue(p) => Compiled::ArgValue(string_list(data, p)),
+            Fact::Tool(p) => Compiled::Tool(string_list(data, p)),
+            Fact::AnyArgsMatch(p) => {
+                let re = config_at(data, p)
+                    .and_then(Value::as_str)
+                    .and_then(|s| regex::Regex::new(s).ok());
+                Compiled::AnyArgsMatch(re.map(|re| {
+                    self.patterns.push(re);
+                    self.patterns.len() - 1
+                }))
+            }
+            Fact::ProvenanceToolResult => Compiled::ProvenanceToolResult,
+            Fact::ProvenanceInjection => Compiled::ProvenanceInjection,
+            Fact::Scored => Compiled::Scored,
+            Fact::ToolChanged => Compiled::ToolChanged,
+            Fact::ArgsNull => Compiled::ArgsNull,
+            Fact::Goal(w) => Compiled::Goal(w.clone()),
+        }
+    }
+
+    /// Whether `rule` must be evaluated on `input`.
+    pub(crate) fn fires(&self, rule: &str, input: &Input<'_>) -> bool {
+        let Some(alternatives) = self.rules.get(rule) else {
+            return true;
+        };
+        input.proposed.iter().any(|step| {
+            alternatives
+                .iter()
+                .any(|facts| facts.iter().all(|f| self.holds(f, step, input)))
+        })
+    }
+
+    fn holds(&self, fact: &Compiled, step: &Value, input: &Input<'_>) -> bool {
+        match fact {
+            Compiled::Label(l) => has_label(step, l),
+            Compiled::NotLabel(l) => !has_label(step, l),
+            Compiled::AnyLabel(l) => input.steps.iter().any(|s| has_label(s, l)),
+            Compiled::Arg(None) | Compiled::ArgValue(None) | Compiled::Tool(None) => true,
+            Compiled::Arg(Some(keys)) => match step.get("args") {
+                Some(Value::Object(args)) => keys.iter().any(|k| args.contains_key(k)),
+                _ => false,
+            },
+            Compiled::ArgValue(Some(values)) => {
+                let mut found = false;
+                if let Some(args) = step.get("args") {
+                    for_each_string(args, &mut |s| {
+                        found = found || values.iter().any(|v| *v == s.to_lowercase());
+                    });
+                }
+                found
+            }
+            Compiled::Tool(Some(tools)) => step
+                .get("tool")
+                .and_then(Value::as_str)
+                .is_none_or(|t| tools.iter().any(|x| x == t)),
+            Compiled::AnyArgsMatch(None) => true,
+            Compiled::AnyArgsMatch(Some(i)) => input.args_match(*i, &self.patterns[*i]),
+            Compiled::ProvenanceToolResult => provenance(step)
+                .any(|p| p.get("origin").and_then(Value::as_str) == Some("tool_result")),
+            Compiled::ProvenanceInjection => {
+                provenance(step).any(|p| p.get("in_injection") == Some(&Value::Bool(true)))
+            }
+            Compiled::Scored => {
+                step.get("step_id")
+                    .is_none_or(|id| match (input.scores, id.as_str()) {
+                        (Some(Value::Object(scores)), Some(id)) => scores.contains_key(id),
+                        (Some(Value::Object(_)) | None, _) => false,
+                        _ => true,
+                    })
+            }
+            Compiled::ToolChanged => match step.get("tool").and_then(Value::as_str) {
+                Some(tool) => input.changed_tools().contains(&tool),
+                None => true,
+            },
+            Compiled::ArgsNull => step.get("args").is_none_or(Value::is_null),
+            Compiled::Goal(word) => input.goal().contains(word.as_str()),
+        }
+    }
+}
+
+fn has_label(step: &Value, label: &str) -> bool {
+    step.get("labels")
+        .and_then(Value::as_array)
+        .is_some_and(|ls| ls.iter().any(|l| l.as_str() == Some(label)))
+}
+
+fn provenance(step: &Value) -> impl Iterator<Item = &Value> {
+    step.get("provenance")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Every string in `v`, at any depth, object keys included.
+fn for_each_string<'a>(v: &'a Value, f: &mut impl FnMut(&'a str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| for_each_string(i, f)),
+        Value::Object(map) => map.iter().for_each(|(k, i)| {
+            f(k);
+            for_each_string(i, f);
+        }),
+        _ => {}
+    }
+}
+
+/// The parts of a policy input the facts read, with the facts about the whole
+/// plan computed at most once per evaluation.
+pub(crate) struct Input<'a> {
+    steps: Vec<&'a Value>,
+    proposed: Vec<&'a Value>,
+    scores: Option<&'a Value>,
+    root: &'a Value,
+    goal: OnceCell<String>,
+    changed: OnceCell<Vec<&'a str>>,
+    matched: Vec<OnceCell<bool>>,
+}
+
+impl<'a> Input<'a> {
+    /// Reads `input` for the triggers of `triggers`.
+    pub(crate) fn new(input: &'a Value, triggers: &Triggers) -> Self {
+        let steps: Vec<&Value> = input
+            .pointer("/graph/steps")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .collect();
+        let proposed = steps
+            .iter()
+            .copied()
+            .filter(|s| s.get("status").and_then(Value::as_str) == Some("proposed"))
+            .collect();
+        Input {
+            steps,
+            proposed,
+            scores: input.get("scores"),
+            root: input,
+            goal: OnceCell::new(),
+            changed: OnceCell::new(),
+            matched: vec![OnceCell::new(); triggers.patterns.len()],
+        }
+    }
+
+    fn goal(&self) -> &str {
+        self.goal.get_or_init(|| {
+            self.root
+                .pointer("/graph/goal")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase)
+                .unwrap_or_default()
+        })
+    }
+
+    fn changed_tools(&self) -> &[&'a str] {
+        self.changed.get_or_init(|| {
+            let pinned = self
+                .root
+                .pointer("/graph/tools")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|t| t.get("pin_changed") == Some(&Value::Bool(true)))
+                .filter_map(|t| t.get("name").and_then(Value::as_str));
+            let named = self
+                .root
+                .pointer("/meta/tool_pins_changed")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str);
+            pinned.chain(named).collect()
+        })
+    }
+
+    fn args_match(&self, i: usize, re: &regex::Regex) -> bool {
+        *self.matched[i].get_or_init(|| {
+            self.steps.iter().filter_map(|s| s.get("args")).any(|args| {
+                let mut hit = false;
+                for_each_string(args, &mut |s| hit = hit || re.is_match(s));
+                hit || serde_json::to_string(args).is_ok_and(|json| re.is_match(&json))
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_alternatives_of_conjunctions() {
+        let w = parse("label:external_sink & any_label:reads_sensitive | scored").expect("valid");
+        assert_eq!(
+            w,
+            vec![
+                vec![
+                    Fact::Label("external_sink".into()),
+                    Fact::AnyLabel("reads_sensitive".into())
+                ],
+                vec![Fact::Scored]
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_terms_and_missing_arguments() {
+        assert!(
+            parse("labels:x")
+                .unwrap_err()
+                .contains("unknown `when` term")
+        );
+        assert!(parse("label:").unwrap_err().contains("needs an argument"));
+        assert!(parse("provenance:user").is_err());
+    }
+
+    fn input(step: Value) -> Value {
+        json!({"graph": {"goal": "Do not publish", "steps": [
+                  {"step_id": "s0", "status": "executed", "labels": ["reads_sensitive"], "args": {"path": "~/.ssh/id_rsa"}},
+                  step]},
+               "scores": {}, "meta": {}})
+    }
+
+    fn fires(when: &str, data: &Value, step: Value) -> bool {
+        let w = parse(when).expect("valid");
+        let t = Triggers::compile([("r", &w)], data);
+        let input = input(step);
+        t.fires("r", &Input::new(&input, &t))
+    }
+
+    #[test]
+    fn facts_about_labels_args_tools_and_the_goal() {
+        let data = json!({"config": {"cmd": ["command"], "tools": ["sudo_tool"], "markers": ["prod"],
+                                     "pat": "\\.ssh"}});
+        let step = |args: Value, labels: Value| json!({"step_id": "s1", "status": "proposed", "tool": "shell", "args": args, "labels": labels, "provenance": []});
+        assert!(fires(
+            "label:financial",
+            &data,
+            step(json!({}), json!(["financial"]))
+        ));
+        assert!(!fires("label:financial", &data, step(json!({}), json!([]))));
+        assert!(fires(
+            "arg:cmd",
+            &data,
+            step(json!({"command": "ls"}), json!([]))
+        ));
+        assert!(!fires(
+            "arg:cmd",
+            &data,
+            step(json!({"q": "ls"}), json!([]))
+        ));
+        assert!(fires(
+            "arg_value:markers",
+            &data,
+            step(json!({"o": {"env": "PROD"}}), json!([]))
+        ));
+        assert!(!fires("tool:tools", &data, step(json!({}), json!([]))));
+        assert!(fires("goal:not", &data, step(json!({}), json!([]))));
+        assert!(fires(
+            "any_label:reads_sensitive & not_label:x",
+            &data,
+            step(json!({}), json!([]))
+        ));
+        // The executed read of ~/.ssh matches the pattern.
+        assert!(fires(
+            "any_args_match:pat",
+            &data,
+            step(json!({}), json!([]))
+        ));
+        assert!(!fires(
+            "scored | args_null | tool_changed",
+            &data,
+            step(json!({}), json!([]))
+        ));
+    }
+
+    #[test]
+    fn a_fact_that_cannot_judge_holds() {
+        let data = json!({"config": {"bad_pattern": "(", "not_a_list": 3}});
+        let step = json!({"step_id": "s1", "status": "proposed", "tool": "x", "args": {}, "labels": [], "provenance": []});
+        assert!(fires("arg:missing", &data, step.clone()));
+        assert!(fires("tool:not_a_list", &data, step.clone()));
+        assert!(fires("any_args_match:bad_pattern", &data, step));
+    }
+}
