@@ -293,6 +293,19 @@ impl Pipeline {
         Ok(j)
     }
 
+    /// The guard model's calibrated threshold per strictness level (what
+    /// the policy's `guard_threshold` rule compares scores with), when the
+    /// guard runs.
+    pub fn guard_thresholds(&self) -> Option<BTreeMap<String, f64>> {
+        let g = self.guard.as_ref()?;
+        Some(
+            ["lenient", "standard", "strict"]
+                .into_iter()
+                .filter_map(|l| g.threshold(l).map(|t| (l.to_owned(), f64::from(t))))
+                .collect(),
+        )
+    }
+
     /// The judgement when judging failed: every proposed step blocked (fail
     /// closed), or allowed when the operator chose `on_failure = "allow"`.
     pub fn on_failure(&self, plan: &Plan, error: &PipelineError) -> Judgement {
@@ -350,6 +363,7 @@ impl Pipeline {
             model: meta.model.clone(),
             strictness: Some(meta.strictness.name().to_owned()),
             tool_pins_changed: meta.tool_pins_changed.clone(),
+            guard_thresholds: scores.as_ref().and(self.guard_thresholds()),
         };
         let input = preflight_policies::build_input(graph_json, scores_json, &policy_meta);
         let engine = self.store(&meta.tenant).current();

@@ -2,11 +2,13 @@
 # title: Guard model risk above the threshold
 # description: The guard model scored the step's risk at or above the
 #   threshold of the configured strictness (lenient, standard, strict) for the
-#   category it named. Thresholds live in data.config.guard.thresholds; the
-#   request may choose a level (input.meta.strictness). No scores, no finding.
+#   category it named. The threshold is the one the model was calibrated
+#   with for the level (input.meta.guard_thresholds) unless
+#   data.config.guard.thresholds overrides the category; the request may
+#   choose a level (input.meta.strictness). No scores, no finding.
 # custom:
 #   risk: unauthorized.action
-#   when: scored
+#   when: risk_at_least:guard.thresholds
 #   example: scores.call_1 = {risk 0.93, category privacy.exfiltration} under standard (0.8)
 package preflight.rules.guard_threshold
 
@@ -25,13 +27,19 @@ findings contains f if {
 	f := finding(step, category, score)
 }
 
-# The overall risk with its main category.
+# The overall risk with its main category, unless that category's own
+# score already fired (one finding, one reason per category).
 findings contains f if {
 	some step in lib.proposed
 	s := input.scores[step.step_id]
 	category := main_category(s)
 	s.risk >= lib.threshold(category)
+	not category_fired(s, category)
 	f := finding(step, category, s.risk)
+}
+
+category_fired(s, category) if {
+	s.categories[category] >= lib.threshold(category)
 }
 
 main_category(s) := s.category if {

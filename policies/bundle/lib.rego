@@ -175,6 +175,15 @@ strictness := s if {
 	s in levels
 } else := "standard"
 
+# The guard threshold for a category at the strictness in force: the
+# organisation's per-category override, else the threshold the model was
+# calibrated with for this level (input.meta.guard_thresholds, chosen on
+# held-out data for a target benign false-positive rate), else the
+# organisation's default for the level.
 threshold(category) := t if {
 	t := config.guard.thresholds[strictness][category]
+	category != "default"
+} else := t if {
+	t := input.meta.guard_thresholds[strictness]
+	is_number(t)
 } else := config.guard.thresholds[strictness]["default"]

@@ -26,7 +26,15 @@ test_strictness_comes_from_the_request_then_the_organisation if {
 
 test_threshold_falls_back_to_the_level_default if {
 	lib.threshold("financial.loss") == 0.85 with input as {"meta": {}}
-	lib.threshold("privacy.exfiltration") == 0.8 with input as {"meta": {}}
+	lib.threshold("financial.loss") == 0.6 with input as {"meta": {"strictness": "strict"}}
+}
+
+test_threshold_prefers_override_then_model_then_default if {
+	model := {"meta": {"guard_thresholds": {"standard": 0.36, "strict": 0.18}}}
+	lib.threshold("financial.loss") == 0.36 with input as model
+	lib.threshold("financial.loss") == 0.5 with input as model
+		with data.config.guard.thresholds.standard as {"default": 0.85, "financial.loss": 0.5}
+	lib.threshold("financial.loss") == 0.85 with input as {"meta": {"guard_thresholds": {"standard": "high"}}}
 }
 
 test_string_args_of_malformed_arguments_is_empty_not_an_error if {

@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// Request metadata that travels with every policy input (`input.meta`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestMeta {
     /// Tenant the request belongs to.
     pub tenant: String,
@@ -71,6 +71,11 @@ pub struct RequestMeta {
     /// MCP tools whose definition changed since first seen in the session.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_pins_changed: Vec<String>,
+    /// The guard model's calibrated threshold per strictness level
+    /// (`lenient`, `standard`, `strict`), used by `guard_threshold` unless
+    /// the bundle overrides a category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_thresholds: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 impl Default for RequestMeta {
@@ -82,6 +87,7 @@ impl Default for RequestMeta {
             model: None,
             strictness: None,
             tool_pins_changed: Vec::new(),
+            guard_thresholds: None,
         }
     }
 }

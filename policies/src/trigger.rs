@@ -34,6 +34,7 @@
 //! | `provenance:tool_result` | an argument of the step came from a tool result |
 //! | `provenance:injection` | an argument of the step lies inside an injected instruction |
 //! | `scored` | the guard scored the step (`input.scores[step_id]` exists) |
+//! | `risk_at_least:PATH` | the step's guard risk or one of its category scores is at least the smallest number under `data.config.PATH` (at any depth) or in `input.meta.guard_thresholds` |
 //! | `tool_changed` | the step's tool definition changed (`pin_changed` or `meta.tool_pins_changed`) |
 //! | `args_null` | the step's arguments are `null` (malformed) or absent |
 //! | `goal:WORD` | the lower-cased goal contains WORD |
@@ -67,6 +68,8 @@ pub enum Fact {
     ProvenanceInjection,
     /// `scored`.
     Scored,
+    /// `risk_at_least:PATH`.
+    RiskAtLeast(String),
     /// `tool_changed`.
     ToolChanged,
     /// `args_null`.
@@ -121,12 +124,13 @@ fn fact(term: &str) -> Result<Fact, String> {
             }
         },
         "scored" if arg.is_none() => Fact::Scored,
+        "risk_at_least" => Fact::RiskAtLeast(need(arg)?),
         "tool_changed" if arg.is_none() => Fact::ToolChanged,
         "args_null" if arg.is_none() => Fact::ArgsNull,
         _ => {
             return Err(format!(
                 "unknown `when` term `{term}` (known: label, not_label, any_label, arg, arg_value, tool, \
-                 any_args_match, provenance, scored, tool_changed, args_null, goal)"
+                 any_args_match, provenance, scored, risk_at_least, tool_changed, args_null, goal)"
             ));
         }
     })
@@ -149,6 +153,9 @@ enum Compiled {
     ProvenanceToolResult,
     ProvenanceInjection,
     Scored,
+    /// The smallest threshold in the organisation's data; `None` when it
+    /// has none (only the request's thresholds then bound it).
+    RiskAtLeast(Option<f64>),
     ToolChanged,
     ArgsNull,
     Goal(String),
@@ -215,6 +222,7 @@ impl Triggers {
             Fact::ProvenanceToolResult => Compiled::ProvenanceToolResult,
             Fact::ProvenanceInjection => Compiled::ProvenanceInjection,
             Fact::Scored => Compiled::Scored,
+            Fact::RiskAtLeast(p) => Compiled::RiskAtLeast(config_at(data, p).and_then(min_number)),
             Fact::ToolChanged => Compiled::ToolChanged,
             Fact::ArgsNull => Compiled::ArgsNull,
             Fact::Goal(w) => Compiled::Goal(w.clone()),
@@ -271,6 +279,22 @@ impl Triggers {
                         _ => true,
                     })
             }
+            Compiled::RiskAtLeast(floor) => {
+                let Some(bound) = input.risk_floor(*floor) else {
+                    return true;
+                };
+                let Some(Value::Object(scores)) = input.scores else {
+                    return input.scores.is_some();
+                };
+                let Some(score) = step
+                    .get("step_id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| scores.get(id))
+                else {
+                    return false;
+                };
+                max_score(score).is_none_or(|m| m >= bound)
+            }
             Compiled::ToolChanged => match step.get("tool").and_then(Value::as_str) {
                 Some(tool) => input.changed_tools().contains(&tool),
                 None => true,
@@ -279,6 +303,31 @@ impl Triggers {
             Compiled::Goal(word) => input.goal().contains(word.as_str()),
         }
     }
+}
+
+/// The smallest number anywhere in `v`; `None` when there is none.
+fn min_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Array(items) => items.iter().filter_map(min_number).reduce(f64::min),
+        Value::Object(map) => map.values().filter_map(min_number).reduce(f64::min),
+        _ => None,
+    }
+}
+
+/// The largest of a score's `risk` and its category scores; `None` when a
+/// value is not a number (the fact cannot judge, so it holds).
+fn max_score(score: &Value) -> Option<f64> {
+    let mut best = score.get("risk").map_or(Some(0.0), Value::as_f64)?;
+    if let Some(cats) = score.get("categories") {
+        let Value::Object(cats) = cats else {
+            return None;
+        };
+        for v in cats.values() {
+            best = best.max(v.as_f64()?);
+        }
+    }
+    Some(best)
 }
 
 fn has_label(step: &Value, label: &str) -> bool {
@@ -341,6 +390,20 @@ impl<'a> Input<'a> {
             goal: OnceCell::new(),
             changed: OnceCell::new(),
             matched: vec![OnceCell::new(); triggers.patterns.len()],
+        }
+    }
+
+    /// The smallest threshold a guard score could be compared with: the
+    /// organisation's `floor` and every number in the request's
+    /// `meta.guard_thresholds`. `None` when nothing bounds it.
+    fn risk_floor(&self, floor: Option<f64>) -> Option<f64> {
+        let request = self
+            .root
+            .pointer("/meta/guard_thresholds")
+            .and_then(min_number);
+        match (floor, request) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 

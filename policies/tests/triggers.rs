@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use preflight_adapters::adapters::eval_case;
-use preflight_policies::{Bundle, Finding, PolicyEngine, RequestMeta, plan_input};
+use preflight_policies::{Bundle, Finding, Limits, PolicyEngine, RequestMeta, plan_input};
 use serde_json::{Value, json};
 
 fn sorted(findings: Vec<Finding>) -> Vec<String> {
@@ -103,7 +103,7 @@ fn bundle_test_inputs() -> Vec<(String, Value)> {
 
 #[test]
 fn skipping_never_changes_the_findings_of_the_bundle_test_inputs() {
-    let engine = PolicyEngine::embedded().expect("compiles");
+    let engine = engine();
     let inputs = bundle_test_inputs();
     assert!(
         inputs.len() >= 90,
@@ -120,7 +120,7 @@ fn skipping_never_changes_the_findings_of_the_bundle_test_inputs() {
 
 #[test]
 fn skipping_never_changes_the_findings_of_the_examples_and_eval_cases() {
-    let engine = PolicyEngine::embedded().expect("compiles");
+    let engine = engine();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(examples.join("cases.jsonl")).expect("cases");
     let mut firing = 0;
@@ -302,10 +302,12 @@ fn gen_input(g: &mut Gen) -> Value {
     let mut scores = serde_json::Map::new();
     if g.chance(20) {
         let id = format!("s{executed}");
+        let risk = (g.next() % 100) as f64 / 100.0;
+        let cat = (g.next() % 100) as f64 / 100.0;
         scores.insert(
             id,
-            json!({"risk": (g.next() % 100) as f64 / 100.0, "category": "privacy.exfiltration",
-                   "categories": {"financial.loss": 0.9}}),
+            json!({"risk": risk, "category": "privacy.exfiltration",
+                   "categories": {"financial.loss": cat}}),
         );
     }
     let mut meta = json!({"tenant": "default", "agent": null, "route": "check", "model": null});
@@ -315,6 +317,11 @@ fn gen_input(g: &mut Gen) -> Value {
     if g.chance(20) {
         meta["strictness"] = json!(*g.pick(&["lenient", "standard", "strict"]));
     }
+    if g.chance(30) {
+        // The model's calibrated thresholds, some below every default.
+        let t = |g: &mut Gen| (g.next() % 100) as f64 / 100.0;
+        meta["guard_thresholds"] = json!({"lenient": t(g), "standard": t(g), "strict": t(g)});
+    }
     json!({"graph": {"format": "generic", "goal": *g.pick(&goals), "tools": tool_defs, "steps": steps,
                      "injections": [], "nodes": [], "edges": [], "flow": flow},
            "scores": scores, "meta": meta})
@@ -322,7 +329,7 @@ fn gen_input(g: &mut Gen) -> Value {
 
 #[test]
 fn skipping_never_changes_the_findings_of_generated_inputs() {
-    let engine = PolicyEngine::embedded().expect("compiles");
+    let engine = engine();
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
     let mut firing = 0;
     let total = 400;
@@ -331,4 +338,14 @@ fn skipping_never_changes_the_findings_of_generated_inputs() {
         firing += usize::from(assert_same(&engine, &input, &format!("generated #{n}")));
     }
     assert!(firing >= total / 4, "only {firing} of {total} fire");
+}
+
+/// The default bundle with a time budget far above any evaluation: these
+/// tests compare verdicts, and a debug build on a loaded two-core machine
+/// must not turn a slow evaluation into a fail-closed error on one side.
+fn engine() -> PolicyEngine {
+    let limits = Limits {
+        eval_budget: std::time::Duration::from_secs(60),
+    };
+    PolicyEngine::compile_with(&Bundle::embedded(), limits).expect("compiles")
 }
