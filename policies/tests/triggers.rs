@@ -7,8 +7,19 @@
 use std::path::Path;
 
 use preflight_adapters::adapters::eval_case;
-use preflight_policies::{Bundle, Finding, PolicyEngine, RequestMeta, plan_input};
+use std::time::Duration;
+
+use preflight_policies::{Bundle, Finding, Limits, PolicyEngine, RequestMeta, plan_input};
 use serde_json::{Value, json};
+
+/// The default bundle with a budget no loaded debug build reaches: a timeout
+/// in one of the two evaluations would read as a difference.
+fn engine() -> PolicyEngine {
+    let limits = Limits {
+        eval_budget: Duration::from_secs(20),
+    };
+    PolicyEngine::compile_with(&Bundle::embedded(), limits).expect("compiles")
+}
 
 fn sorted(findings: Vec<Finding>) -> Vec<String> {
     let mut out: Vec<String> = findings
@@ -103,7 +114,7 @@ fn bundle_test_inputs() -> Vec<(String, Value)> {
 
 #[test]
 fn skipping_never_changes_the_findings_of_the_bundle_test_inputs() {
-    let engine = PolicyEngine::embedded().expect("compiles");
+    let engine = engine();
     let inputs = bundle_test_inputs();
     assert!(
         inputs.len() >= 90,
@@ -120,7 +131,7 @@ fn skipping_never_changes_the_findings_of_the_bundle_test_inputs() {
 
 #[test]
 fn skipping_never_changes_the_findings_of_the_examples_and_eval_cases() {
-    let engine = PolicyEngine::embedded().expect("compiles");
+    let engine = engine();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(examples.join("cases.jsonl")).expect("cases");
     let mut firing = 0;
@@ -322,7 +333,7 @@ fn gen_input(g: &mut Gen) -> Value {
 
 #[test]
 fn skipping_never_changes_the_findings_of_generated_inputs() {
-    let engine = PolicyEngine::embedded().expect("compiles");
+    let engine = engine();
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
     let mut firing = 0;
     let total = 400;
