@@ -24,7 +24,7 @@ use crate::engine::{load, package_of};
 use crate::error::{PolicyError, Result};
 
 /// Per-test time budget: a test that loops fails instead of hanging the run.
-const TEST_BUDGET: Duration = Duration::from_secs(2);
+pub(crate) const TEST_BUDGET: Duration = Duration::from_secs(2);
 
 /// The outcome of one test rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

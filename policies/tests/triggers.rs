@@ -7,8 +7,19 @@
 use std::path::Path;
 
 use preflight_adapters::adapters::eval_case;
+use std::time::Duration;
+
 use preflight_policies::{Bundle, Finding, Limits, PolicyEngine, RequestMeta, plan_input};
 use serde_json::{Value, json};
+
+/// The default bundle with a budget no loaded debug build reaches: a timeout
+/// in one of the two evaluations would read as a difference.
+fn engine() -> PolicyEngine {
+    let limits = Limits {
+        eval_budget: Duration::from_secs(20),
+    };
+    PolicyEngine::compile_with(&Bundle::embedded(), limits).expect("compiles")
+}
 
 fn sorted(findings: Vec<Finding>) -> Vec<String> {
     let mut out: Vec<String> = findings
@@ -338,14 +349,4 @@ fn skipping_never_changes_the_findings_of_generated_inputs() {
         firing += usize::from(assert_same(&engine, &input, &format!("generated #{n}")));
     }
     assert!(firing >= total / 4, "only {firing} of {total} fire");
-}
-
-/// The default bundle with a time budget far above any evaluation: these
-/// tests compare verdicts, and a debug build on a loaded two-core machine
-/// must not turn a slow evaluation into a fail-closed error on one side.
-fn engine() -> PolicyEngine {
-    let limits = Limits {
-        eval_budget: std::time::Duration::from_secs(60),
-    };
-    PolicyEngine::compile_with(&Bundle::embedded(), limits).expect("compiles")
 }
