@@ -136,8 +136,18 @@ impl<'p> ActionGraph<'p> {
 
         // 3. Labels.
         let mut steps = Vec::with_capacity(plan.steps.len());
+        // Capabilities depend on the tool only: computed once per tool name
+        // (a long history calls the same few tools over and over).
+        let mut by_tool: Vec<(&str, LabelSet)> = Vec::new();
         for (step, prov) in plan.steps.iter().zip(provenance) {
-            let capabilities = capabilities::tool_capabilities(&step.tool, plan.tool(&step.tool));
+            let capabilities = match by_tool.iter().find(|(name, _)| *name == step.tool) {
+                Some(&(_, caps)) => caps,
+                None => {
+                    let caps = capabilities::tool_capabilities(&step.tool, plan.tool(&step.tool));
+                    by_tool.push((&step.tool, caps));
+                    caps
+                }
+            };
             let mut labels = capabilities.union(patterns::arg_labels(&arg_text(&step.args)));
             if step.args.is_malformed() {
                 labels.insert(Label::MalformedArguments);

@@ -9,7 +9,10 @@
 //! verified against the whole needle. Callers lowercase both sides with
 //! `to_ascii_lowercase`, which keeps byte offsets unchanged.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use memchr::memmem;
 
 /// Longest anchor.
 const ANCHOR: usize = 8;
@@ -19,6 +22,12 @@ const ANCHOR: usize = 8;
 /// byte-at-a-time automaton and gets ~6x slower, so larger sets are split
 /// into several automata, each scanned separately.
 const PER_AUTOMATON: usize = 48;
+
+/// Below this many needle-bytes of work (needles times haystack length), a
+/// value search runs one `memmem` finder per needle instead of building the
+/// automaton: on a small conversation building the automaton costs more than
+/// scanning the text once per needle.
+const SMALL_WORK: usize = 32 * 1024;
 
 /// English letter order by frequency: a byte's rank here is its commonness.
 const COMMON: &[u8] = b" etaoinshrdlcumwfgypbvkjxqz";
@@ -54,15 +63,25 @@ fn anchor_offset(needle: &[u8]) -> usize {
 /// A compiled set of needles (already lowercased).
 #[derive(Debug)]
 pub struct Needles {
+    /// The automata, built on the first search that needs them.
+    compiled: OnceLock<Compiled>,
+    needles: Vec<Vec<u8>>,
+    /// One finder per needle (value mode only; `None` for empty needles),
+    /// for haystacks too small to be worth an automaton.
+    finders: Vec<Option<memmem::Finder<'static>>>,
+    /// Whole-phrase mode: leftmost-first, non-overlapping (much faster:
+    /// overlapping search cannot skip ahead with the prefilter as well).
+    whole: bool,
+}
+
+/// The automaton side of [`Needles`].
+#[derive(Debug)]
+struct Compiled {
     /// Automata over consecutive groups of anchors, with each group's first
     /// anchor index.
     acs: Vec<(AhoCorasick, usize)>,
     /// For each anchor pattern: the needles it belongs to and where in each.
     owners: Vec<Vec<(usize, usize)>>,
-    needles: Vec<Vec<u8>>,
-    /// Whole-phrase mode: leftmost-first, non-overlapping (much faster:
-    /// overlapping search cannot skip ahead with the prefilter as well).
-    whole: bool,
 }
 
 impl Needles {
@@ -80,66 +99,105 @@ impl Needles {
     }
 
     fn build<S: AsRef<[u8]>>(needles: &[S], anchored: bool) -> Self {
-        let mut anchors: Vec<Vec<u8>> = Vec::new();
-        let mut owners: Vec<Vec<(usize, usize)>> = Vec::new();
-        for (i, n) in needles.iter().enumerate() {
-            let n = n.as_ref();
-            if n.is_empty() {
-                continue;
-            }
-            let (off, anchor) = if anchored {
-                let off = anchor_offset(n);
-                (off, &n[off..(off + ANCHOR).min(n.len())])
-            } else {
-                (0, n)
-            };
-            match anchors.iter().position(|a| a == anchor) {
-                Some(a) => owners[a].push((i, off)),
-                None => {
-                    anchors.push(anchor.to_vec());
-                    owners.push(vec![(i, off)]);
-                }
-            }
-        }
-        let kind = if anchored {
-            MatchKind::Standard
+        let needles: Vec<Vec<u8>> = needles.iter().map(|n| n.as_ref().to_vec()).collect();
+        let finders = if anchored {
+            needles
+                .iter()
+                .map(|n| (!n.is_empty()).then(|| memmem::Finder::new(n).into_owned()))
+                .collect()
         } else {
-            MatchKind::LeftmostFirst
+            Vec::new()
         };
-        let acs = anchors
-            .chunks(PER_AUTOMATON)
-            .enumerate()
-            .filter_map(|(i, group)| {
-                let ac = AhoCorasickBuilder::new()
-                    .match_kind(kind)
-                    .build(group)
-                    .ok()?;
-                Some((ac, i * PER_AUTOMATON))
-            })
-            .collect();
         Needles {
-            acs,
-            owners,
-            needles: needles.iter().map(|n| n.as_ref().to_vec()).collect(),
+            compiled: OnceLock::new(),
+            needles,
+            finders,
             whole: !anchored,
         }
+    }
+
+    /// The anchors and their automata, built on first use.
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let anchored = !self.whole;
+            let mut anchors: Vec<&[u8]> = Vec::new();
+            let mut owners: Vec<Vec<(usize, usize)>> = Vec::new();
+            for (i, n) in self.needles.iter().enumerate() {
+                if n.is_empty() {
+                    continue;
+                }
+                let (off, anchor) = if anchored {
+                    let off = anchor_offset(n);
+                    (off, &n[off..(off + ANCHOR).min(n.len())])
+                } else {
+                    (0, n.as_slice())
+                };
+                match anchors.iter().position(|a| *a == anchor) {
+                    Some(a) => owners[a].push((i, off)),
+                    None => {
+                        anchors.push(anchor);
+                        owners.push(vec![(i, off)]);
+                    }
+                }
+            }
+            let kind = if anchored {
+                MatchKind::Standard
+            } else {
+                MatchKind::LeftmostFirst
+            };
+            // Value needles are compiled on every call (they are the
+            // arguments being judged): a DFA costs more to build than a
+            // small conversation costs to scan, and with the prefilter
+            // skipping between anchor hits the automaton only confirms
+            // candidates, so an NFA searches about as fast. Phrase sets are
+            // static (built once), so they take the default (a DFA).
+            let automaton = anchored.then_some(AhoCorasickKind::NoncontiguousNFA);
+            let acs = anchors
+                .chunks(PER_AUTOMATON)
+                .enumerate()
+                .filter_map(|(i, group)| {
+                    let ac = AhoCorasickBuilder::new()
+                        .match_kind(kind)
+                        .kind(automaton)
+                        .build(group)
+                        .ok()?;
+                    Some((ac, i * PER_AUTOMATON))
+                })
+                .collect();
+            Compiled { acs, owners }
+        })
     }
 
     /// Calls `hit(needle, start, end)` for every occurrence of every needle
     /// in `lower` (overlapping occurrences included, each reported once; in
     /// [`Needles::whole`] mode, non-overlapping leftmost-first occurrences).
     pub fn for_each(&self, lower: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
-        for (ac, base) in &self.acs {
+        if !self.whole && self.needles.len().saturating_mul(lower.len()) <= SMALL_WORK {
+            // Same hits as the automaton, in needle order rather than text
+            // order (callers do not depend on the order).
+            for (needle, finder) in self.finders.iter().enumerate() {
+                let Some(finder) = finder else { continue };
+                let len = finder.needle().len();
+                let mut at = 0;
+                while let Some(i) = lower.get(at..).and_then(|rest| finder.find(rest)) {
+                    hit(needle, at + i, at + i + len);
+                    at += i + 1;
+                }
+            }
+            return;
+        }
+        let Compiled { acs, owners } = self.compiled();
+        for (ac, base) in acs {
             if self.whole {
                 for m in ac.find_iter(lower) {
-                    for &(needle, _) in &self.owners[base + m.pattern().as_usize()] {
+                    for &(needle, _) in &owners[base + m.pattern().as_usize()] {
                         hit(needle, m.start(), m.end());
                     }
                 }
                 continue;
             }
             for m in ac.find_overlapping_iter(lower) {
-                for &(needle, off) in &self.owners[base + m.pattern().as_usize()] {
+                for &(needle, off) in &owners[base + m.pattern().as_usize()] {
                     let Some(start) = m.start().checked_sub(off) else {
                         continue;
                     };
@@ -214,6 +272,29 @@ mod tests {
         n.for_each(text.as_bytes(), |i, _, _| found.push(i));
         found.sort_unstable();
         assert_eq!(found, (0..130).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn automaton_and_finders_report_the_same_hits() {
+        let needles = [
+            "reports/q3/part-1.txt",
+            "ops@acme.example",
+            "report",
+            "1234",
+            "abc-1234",
+        ];
+        let unit = "the report on reports/q3/part-1.txt; ops@acme.example abc-1234 xyz-1234. ";
+        // Small enough for the finders, then large enough for the automaton.
+        let small = unit.repeat(2);
+        let large = unit.repeat(SMALL_WORK / unit.len() + 1);
+        assert!(needles.len() * small.len() <= SMALL_WORK);
+        assert!(needles.len() * large.len() > SMALL_WORK);
+        let from_large: Vec<_> = all(&needles, &large)
+            .into_iter()
+            .filter(|&(_, _, e)| e <= small.len())
+            .collect();
+        assert_eq!(all(&needles, &small), from_large);
+        assert_eq!(from_large.len(), 2 * 7);
     }
 
     #[test]
