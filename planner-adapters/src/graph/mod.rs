@@ -109,7 +109,9 @@ impl<'p> ActionGraph<'p> {
         let lower: Vec<Vec<u8>> = plan
             .segments
             .iter()
-            .map(|s| s.text.as_bytes().to_ascii_lowercase())
+            // One pass that writes the lowercase copy (`to_ascii_lowercase`
+            // copies, then lowercases in place: two passes over the history).
+            .map(|s| s.text.bytes().map(|b| b.to_ascii_lowercase()).collect())
             .collect();
 
         // 1. Injection spans, per tool-result segment.

@@ -72,6 +72,9 @@ pub struct Needles {
     /// Whole-phrase mode: leftmost-first, non-overlapping (much faster:
     /// overlapping search cannot skip ahead with the prefilter as well).
     whole: bool,
+    /// Keywords to anchor needles by, in order of preference
+    /// ([`Needles::with_anchors`]); empty for the rarest-window choice.
+    keywords: Vec<Vec<u8>>,
 }
 
 /// The automaton side of [`Needles`].
@@ -82,6 +85,15 @@ struct Compiled {
     acs: Vec<(AhoCorasick, usize)>,
     /// For each anchor pattern: the needles it belongs to and where in each.
     owners: Vec<Vec<(usize, usize)>>,
+    /// Keyword mode only: the anchors themselves, and for each one the other
+    /// anchors of its automaton that can start where it starts (one is a
+    /// prefix of the other), which a leftmost-first match would hide.
+    anchors: Vec<Vec<u8>>,
+    related: Vec<Vec<usize>>,
+    /// Keyword mode with few enough anchors: one fat Teddy searcher over
+    /// all of them (16 buckets: fewer false candidates than the 8 of the
+    /// slim one the automaton's prefilter picks for up to 32 patterns).
+    packed: Option<aho_corasick::packed::Searcher>,
 }
 
 impl Needles {
@@ -89,6 +101,18 @@ impl Needles {
     /// needles never match. Best for values (addresses, paths, numbers).
     pub fn new<S: AsRef<[u8]>>(needles: &[S]) -> Self {
         Self::build(needles, true)
+    }
+
+    /// Compiles the needles, each searched by the first of `keywords` it
+    /// contains (else by its rarest window), and reports every occurrence
+    /// like [`Needles::new`]. For a static set of phrases: phrases that share
+    /// a keyword share one anchor, so a few dozen keywords keep a large
+    /// phrase table within one SIMD-prefiltered pass (more than 32 patterns
+    /// halve its speed, more than 64 disable it).
+    pub fn with_anchors<S: AsRef<[u8]>>(needles: &[S], keywords: &[&str]) -> Self {
+        let mut n = Self::build(needles, true);
+        n.keywords = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
+        n
     }
 
     /// Compiles the needles searched whole, from their first byte. Best for
@@ -113,6 +137,7 @@ impl Needles {
             needles,
             finders,
             whole: !anchored,
+            keywords: Vec::new(),
         }
     }
 
@@ -126,7 +151,13 @@ impl Needles {
                 if n.is_empty() {
                     continue;
                 }
-                let (off, anchor) = if anchored {
+                let keyword = self
+                    .keywords
+                    .iter()
+                    .find_map(|k| memmem::find(n, k).map(|off| (off, &n[off..off + k.len()])));
+                let (off, anchor) = if let Some(found) = keyword {
+                    found
+                } else if anchored {
                     let off = anchor_offset(n);
                     (off, &n[off..(off + ANCHOR).min(n.len())])
                 } else {
@@ -140,10 +171,33 @@ impl Needles {
                     }
                 }
             }
-            let kind = if anchored {
+            // Keyword mode searches leftmost-first and restarts one byte
+            // after each match (see `for_each`): an overlapping search would
+            // walk the automaton byte by byte, since common letters start
+            // keywords and the automaton seldom rests in its start state,
+            // where the prefilter is consulted.
+            let keyword_mode = !self.keywords.is_empty();
+            let kind = if anchored && !keyword_mode {
                 MatchKind::Standard
             } else {
                 MatchKind::LeftmostFirst
+            };
+            let related = if keyword_mode {
+                (0..anchors.len())
+                    .map(|a| {
+                        let group = a / PER_AUTOMATON;
+                        (0..anchors.len())
+                            .filter(|&b| {
+                                b != a
+                                    && b / PER_AUTOMATON == group
+                                    && (anchors[a].starts_with(anchors[b])
+                                        || anchors[b].starts_with(anchors[a]))
+                            })
+                            .collect()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
             };
             // Value needles are compiled on every call (they are the
             // arguments being judged): a DFA costs more to build than a
@@ -151,7 +205,8 @@ impl Needles {
             // skipping between anchor hits the automaton only confirms
             // candidates, so an NFA searches about as fast. Phrase sets are
             // static (built once), so they take the default (a DFA).
-            let automaton = anchored.then_some(AhoCorasickKind::NoncontiguousNFA);
+            let automaton =
+                (anchored && self.keywords.is_empty()).then_some(AhoCorasickKind::NoncontiguousNFA);
             let acs = anchors
                 .chunks(PER_AUTOMATON)
                 .enumerate()
@@ -164,7 +219,26 @@ impl Needles {
                     Some((ac, i * PER_AUTOMATON))
                 })
                 .collect();
-            Compiled { acs, owners }
+            let packed = if keyword_mode && anchors.len() <= 64 {
+                let mut b = aho_corasick::packed::Config::new()
+                    .only_teddy_fat(Some(true))
+                    .builder();
+                b.extend(&anchors);
+                b.build()
+            } else {
+                None
+            };
+            Compiled {
+                packed,
+                acs,
+                owners,
+                anchors: if keyword_mode {
+                    anchors.iter().map(|a| a.to_vec()).collect()
+                } else {
+                    Vec::new()
+                },
+                related,
+            }
         })
     }
 
@@ -186,27 +260,70 @@ impl Needles {
             }
             return;
         }
-        let Compiled { acs, owners } = self.compiled();
+        let Compiled {
+            acs,
+            owners,
+            anchors,
+            related,
+            packed,
+        } = self.compiled();
+        let mut verify = |anchor: usize, at: usize| {
+            for &(needle, off) in &owners[anchor] {
+                let Some(start) = at.checked_sub(off) else {
+                    continue;
+                };
+                let n = &self.needles[needle];
+                let end = start + n.len();
+                if lower.get(start..end) == Some(n.as_slice()) {
+                    hit(needle, start, end);
+                }
+            }
+        };
+        if let Some(packed) = packed {
+            let mut at = 0;
+            while let Some(m) = packed.find_in(lower, aho_corasick::Span::from(at..lower.len())) {
+                let (p, a) = (m.start(), m.pattern().as_usize());
+                verify(a, p);
+                for &b in &related[a] {
+                    if lower[p..].starts_with(&anchors[b]) {
+                        verify(b, p);
+                    }
+                }
+                at = p + 1;
+            }
+            return;
+        }
         for (ac, base) in acs {
+            if !self.keywords.is_empty() {
+                // Every start position of every anchor: leftmost-first finds
+                // the next position where some anchor starts (and reports
+                // the first listed); the anchors it hides there are the
+                // related ones, checked by hand; the search resumes one byte
+                // later, so overlapping occurrences are all seen.
+                let mut at = 0;
+                while at < lower.len() {
+                    let input = aho_corasick::Input::new(lower).span(at..lower.len());
+                    let Some(m) = ac.find(input) else { break };
+                    let (p, a) = (m.start(), base + m.pattern().as_usize());
+                    verify(a, p);
+                    for &b in &related[a] {
+                        if lower[p..].starts_with(&anchors[b]) {
+                            verify(b, p);
+                        }
+                    }
+                    at = p + 1;
+                }
+                continue;
+            }
             if self.whole {
                 for m in ac.find_iter(lower) {
-                    for &(needle, _) in &owners[base + m.pattern().as_usize()] {
-                        hit(needle, m.start(), m.end());
-                    }
+                    // The anchor is the whole needle: this only re-reads it.
+                    verify(base + m.pattern().as_usize(), m.start());
                 }
                 continue;
             }
             for m in ac.find_overlapping_iter(lower) {
-                for &(needle, off) in &owners[base + m.pattern().as_usize()] {
-                    let Some(start) = m.start().checked_sub(off) else {
-                        continue;
-                    };
-                    let n = &self.needles[needle];
-                    let end = start + n.len();
-                    if lower.get(start..end) == Some(n.as_slice()) {
-                        hit(needle, start, end);
-                    }
-                }
+                verify(base + m.pattern().as_usize(), m.start());
             }
         }
     }
@@ -295,6 +412,34 @@ mod tests {
             .collect();
         assert_eq!(all(&needles, &small), from_large);
         assert_eq!(from_large.len(), 2 * 7);
+    }
+
+    fn keyed(needles: &[&str], keywords: &[&str], text: &str) -> Vec<(usize, usize, usize)> {
+        let n = Needles::with_anchors(needles, keywords);
+        let mut out = Vec::new();
+        n.for_each(text.as_bytes(), |i, s, e| out.push((i, s, e)));
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn keyword_anchors_find_what_rarest_windows_find() {
+        // A keyword that is a prefix of another starts where it does: the
+        // leftmost-first search reports one, the other is checked by hand.
+        let needles = ["xabcdy", "abcdefz", "zz abcd", "nothing-here"];
+        let keywords = ["abcdef", "abcd"];
+        let unit = "xabcdefz xabcdy zz abcdy abcdefz. ";
+        for text in [unit.to_owned(), unit.repeat(SMALL_WORK / unit.len() + 1)] {
+            assert_eq!(keyed(&needles, &keywords, &text), all(&needles, &text));
+        }
+        assert_eq!(keyed(&needles, &keywords, unit).len(), 4);
+        // More anchors than one fat searcher holds: the automata path.
+        let many: Vec<String> = (0..70).map(|i| format!("token-{i:03}x")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let text: String = many.iter().rev().map(|n| format!("{n} {n}")).collect();
+        let text = text.repeat(20);
+        assert_eq!(keyed(&many, &many, &text), all(&many, &text));
+        assert_eq!(keyed(&many, &many, &text).len(), 70 * 2 * 20);
     }
 
     #[test]
