@@ -246,7 +246,10 @@ impl Needles {
     /// in `lower` (overlapping occurrences included, each reported once; in
     /// [`Needles::whole`] mode, non-overlapping leftmost-first occurrences).
     pub fn for_each(&self, lower: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
-        if !self.whole && self.needles.len().saturating_mul(lower.len()) <= SMALL_WORK {
+        if !self.whole
+            && self.keywords.is_empty()
+            && self.needles.len().saturating_mul(lower.len()) <= SMALL_WORK
+        {
             // Same hits as the automaton, in needle order rather than text
             // order (callers do not depend on the order).
             for (needle, finder) in self.finders.iter().enumerate() {
