@@ -42,7 +42,9 @@ fn moving_texts_gives_the_plan_copying_them_gives() {
         {"role": "tool", "tool_call_id": "nope", "content": "orphan result"},
         {"role": "assistant", "content": "done", "refusal": "no"},
     ]}));
-    docs.push(json!({"messages": [{"role": "user", "content": "hi"}, {"role": "robot", "content": "x"}]}));
+    docs.push(
+        json!({"messages": [{"role": "user", "content": "hi"}, {"role": "robot", "content": "x"}]}),
+    );
     docs.push(json!({"messages": [{"role": "user", "content": "hi"}, "not an object"]}));
     docs.push(json!({"messages": [{"role": "tool", "content": 5}]}));
     docs.push(json!({"messages": [{"role": "user", "content": "a"}], "choices": [{"message": {"role": "assistant", "content": "b", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": ""}}]}}]}));

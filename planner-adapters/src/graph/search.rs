@@ -182,23 +182,6 @@ impl Needles {
             } else {
                 MatchKind::LeftmostFirst
             };
-            let related = if keyword_mode {
-                (0..anchors.len())
-                    .map(|a| {
-                        let group = a / PER_AUTOMATON;
-                        (0..anchors.len())
-                            .filter(|&b| {
-                                b != a
-                                    && b / PER_AUTOMATON == group
-                                    && (anchors[a].starts_with(anchors[b])
-                                        || anchors[b].starts_with(anchors[a]))
-                            })
-                            .collect()
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
             // Value needles are compiled on every call (they are the
             // arguments being judged): a DFA costs more to build than a
             // small conversation costs to scan, and with the prefilter
@@ -227,6 +210,29 @@ impl Needles {
                 b.build()
             } else {
                 None
+            };
+            // Anchors searched together: all of them in the fat searcher,
+            // else each automaton's group.
+            let together = if packed.is_some() {
+                usize::MAX
+            } else {
+                PER_AUTOMATON
+            };
+            let related = if keyword_mode {
+                (0..anchors.len())
+                    .map(|a| {
+                        (0..anchors.len())
+                            .filter(|&b| {
+                                b != a
+                                    && b / together == a / together
+                                    && (anchors[a].starts_with(anchors[b])
+                                        || anchors[b].starts_with(anchors[a]))
+                            })
+                            .collect()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
             };
             Compiled {
                 packed,
@@ -436,6 +442,19 @@ mod tests {
             assert_eq!(keyed(&needles, &keywords, &text), all(&needles, &text));
         }
         assert_eq!(keyed(&needles, &keywords, unit).len(), 4);
+        // An anchor hidden by another that starts at the same byte and comes
+        // first, the two 50 anchors apart (the fat searcher holds up to 64;
+        // automata hold 48 each).
+        let fillers: Vec<String> = (1..51).map(|i| format!("tok-{i:02}z")).collect();
+        let mut needles: Vec<&str> = vec!["x tok-00"];
+        needles.extend(fillers.iter().map(String::as_str));
+        needles.push("tok-00yy");
+        let mut words: Vec<&str> = vec!["tok-00y", "tok-00"];
+        words.extend(fillers.iter().map(String::as_str));
+        let text = "x tok-00yy x tok-00y tok-07z ".repeat(SMALL_WORK / 20);
+        let found = keyed(&needles, &words, &text);
+        assert_eq!(found, all(&needles, &text));
+        assert_eq!(found.len(), 4 * (SMALL_WORK / 20));
         // More anchors than one fat searcher holds: the automata path.
         let many: Vec<String> = (0..70).map(|i| format!("token-{i:03}x")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
