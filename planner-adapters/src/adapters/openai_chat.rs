@@ -90,11 +90,12 @@ impl Taken {
         )
     }
 
-    /// The text of message `i`, if it was taken; else reads `content`.
+    /// The text of message `i` (at `path`), if it was taken; else reads
+    /// `content`.
     fn text(&mut self, i: usize, content: &Value, path: &str) -> Result<String> {
         match self.0.get_mut(i).and_then(Option::take) {
             Some(text) => Ok(text),
-            None => content_text(content, path),
+            None => message_text(content, path),
         }
     }
 }
@@ -216,8 +217,8 @@ fn read_messages_with(
     taken: &mut Taken,
 ) -> Result<()> {
     for (i, message) in json::array(messages, path)?.iter().enumerate() {
-        read_message(plan, message, &child(path, i), |content, cpath| {
-            taken.text(i, content, cpath)
+        read_message(plan, message, &child(path, i), |content, mpath| {
+            taken.text(i, content, mpath)
         })?;
     }
     Ok(())
@@ -227,9 +228,11 @@ fn read_messages_with(
 /// `message`, or an eval case's `proposed`).
 pub(crate) fn read_proposed_message(plan: &mut Plan, message: &Value, path: &str) -> Result<()> {
     let obj = json::object(message, path)?;
-    read_assistant(plan, obj, path, content_text)
+    read_assistant(plan, obj, path, message_text)
 }
 
+/// One message at `path`; `text_of(content, path)` gives its text (read
+/// from `content`, or moved out of an owned document).
 fn read_message(
     plan: &mut Plan,
     message: &Value,
@@ -239,22 +242,21 @@ fn read_message(
     let obj = json::object(message, path)?;
     let role = json::str_field(obj, path, "role")?;
     let content = obj.get("content").unwrap_or(&Value::Null);
-    let cpath = child(path, "content");
     match role {
         "system" | "developer" => {
-            plan.push_text(Origin::System, text_of(content, &cpath)?);
+            plan.push_text(Origin::System, text_of(content, path)?);
         }
         "user" => {
-            plan.push_text(Origin::User, text_of(content, &cpath)?);
+            plan.push_text(Origin::User, text_of(content, path)?);
         }
         "assistant" => read_assistant(plan, obj, path, text_of)?,
         "tool" => {
             let call_id = json::opt_str(obj, path, "tool_call_id")?;
-            plan.push_result(call_id, text_of(content, &cpath)?);
+            plan.push_result(call_id, text_of(content, path)?);
         }
         "function" => {
             let name = json::str_field(obj, path, "name")?;
-            let text = text_of(content, &cpath)?;
+            let text = text_of(content, path)?;
             // Legacy function results carry no call id: they answer the
             // latest call of that name that has no result yet.
             let id = plan
@@ -286,16 +288,16 @@ fn read_assistant(
     mut text_of: impl FnMut(&Value, &str) -> Result<String>,
 ) -> Result<()> {
     let content = obj.get("content").unwrap_or(&Value::Null);
-    plan.push_text(
-        Origin::Assistant,
-        text_of(content, &child(path, "content"))?,
-    );
+    plan.push_text(Origin::Assistant, text_of(content, path)?);
     if let Some(refusal) = json::opt_str(obj, path, "refusal")? {
         plan.push_text(Origin::Assistant, refusal);
     }
-    let calls_path = child(path, "tool_calls");
-    for (j, call) in json::opt_array(obj, path, "tool_calls")?.iter().enumerate() {
-        read_tool_call(plan, call, &child(&calls_path, j))?;
+    let calls = json::opt_array(obj, path, "tool_calls")?;
+    if !calls.is_empty() {
+        let calls_path = child(path, "tool_calls");
+        for (j, call) in calls.iter().enumerate() {
+            read_tool_call(plan, call, &child(&calls_path, j))?;
+        }
     }
     match obj.get("function_call") {
         None | Some(Value::Null) => {}
@@ -375,6 +377,17 @@ fn read_choices(plan: &mut Plan, choices: &Value, path: &str) -> Result<()> {
         read_proposed_message(plan, message, &child(&cpath, "message"))?;
     }
     Ok(())
+}
+
+/// The text of the `content` of the message at `path`: a plain string or
+/// null directly (the common case, without building the content's pointer),
+/// else through [`content_text`].
+fn message_text(content: &Value, path: &str) -> Result<String> {
+    match content {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        other => content_text(other, &child(path, "content")),
+    }
 }
 
 /// The text of a message `content`: a string, null, or an array of content

@@ -180,7 +180,10 @@ impl<'p> ActionGraph<'p> {
         }
 
         // 4. Nodes and edges.
-        let mut graph = DiGraph::new();
+        // Nodes: user, system, each step and its result. Edges: order,
+        // produces, and a few data edges per step.
+        let n = plan.steps.len();
+        let mut graph = DiGraph::with_capacity(2 + 2 * n, 1 + 3 * n);
         let has = |o: Origin| plan.segments.iter().any(|s| s.origin == o);
         let user = has(Origin::User).then(|| graph.add_node(Node::User));
         let system = has(Origin::System).then(|| graph.add_node(Node::System));
