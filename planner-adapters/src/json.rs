@@ -7,8 +7,20 @@ use crate::error::{AdapterError, Result};
 
 /// Appends one reference token to a JSON pointer, escaping `~` and `/`.
 pub fn child(path: &str, key: impl std::fmt::Display) -> String {
-    let key = key.to_string().replace('~', "~0").replace('/', "~1");
-    format!("{path}/{key}")
+    use std::fmt::Write as _;
+    // Adapters build a pointer for every message and part they read, so this
+    // is one allocation: the key is written straight into the result and
+    // escaped in place only when it holds `~` or `/` (almost never).
+    let mut out = String::with_capacity(path.len() + 16);
+    out.push_str(path);
+    out.push('/');
+    let at = out.len();
+    let _ = write!(out, "{key}");
+    if out[at..].contains(['~', '/']) {
+        let key = out.split_off(at);
+        out.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    }
+    out
 }
 
 /// Human name of a JSON type, for error messages.

@@ -38,6 +38,9 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Plan> {
         Format::OpenaiResponsesStream => adapters::openai_responses_stream::read(bytes),
         Format::AnthropicStream => adapters::anthropic_stream::read(bytes),
         Format::React => adapters::react::read(&String::from_utf8_lossy(bytes)),
+        // The document is ours: the chat adapter moves its texts into the
+        // plan rather than copying them.
+        Format::OpenaiChat => adapters::openai_chat::read_owned(json::parse_bytes(bytes)?),
         json_format => parse_value(&json::parse_bytes(bytes)?, json_format),
     }
 }

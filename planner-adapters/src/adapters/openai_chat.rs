@@ -32,6 +32,18 @@ pub use render::render;
 /// proposed), or a document with both `messages` and `choices` (the calls in
 /// `choices` are the proposed ones, every call in `messages` is history).
 pub fn read(doc: &Value) -> Result<Plan> {
+    read_with(doc, &mut Taken::default())
+}
+
+/// [`read`] of a document the caller gives away ([`crate::parse`]): message
+/// texts are moved into the plan instead of copied (in a long history they
+/// are most of the bytes).
+pub(crate) fn read_owned(mut doc: Value) -> Result<Plan> {
+    let mut taken = Taken::from_messages(&mut doc);
+    read_with(&doc, &mut taken)
+}
+
+fn read_with(doc: &Value, taken: &mut Taken) -> Result<Plan> {
     let obj = json::object(doc, "")?;
     if !obj.contains_key("messages") && !obj.contains_key("choices") {
         return Err(AdapterError::shape(
@@ -42,7 +54,7 @@ pub fn read(doc: &Value) -> Result<Plan> {
     let mut plan = Plan::new(Format::OpenaiChat);
     read_request_tools(&mut plan, obj)?;
     if let Some(messages) = obj.get("messages") {
-        read_messages(&mut plan, messages, "/messages")?;
+        read_messages_with(&mut plan, messages, "/messages", taken)?;
     }
     if let Some(choices) = obj.get("choices") {
         // With a response present, the request part is history.
@@ -52,6 +64,40 @@ pub fn read(doc: &Value) -> Result<Plan> {
         read_choices(&mut plan, choices, "/choices")?;
     }
     Ok(plan)
+}
+
+/// String `content`s of the `messages` of an owned document, moved out
+/// (the document keeps an empty string in their place) and handed back by
+/// message index when that message is read. Only plain string contents are
+/// taken: reading one can neither fail nor differ, so a plan read with them
+/// is the plan [`read`] gives.
+#[derive(Debug, Default)]
+struct Taken(Vec<Option<String>>);
+
+impl Taken {
+    fn from_messages(doc: &mut Value) -> Self {
+        let Some(Value::Array(messages)) = doc.get_mut("messages") else {
+            return Taken::default();
+        };
+        Taken(
+            messages
+                .iter_mut()
+                .map(|m| match m.get_mut("content") {
+                    Some(Value::String(text)) => Some(std::mem::take(text)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// The text of message `i` (at `path`), if it was taken; else reads
+    /// `content`.
+    fn text(&mut self, i: usize, content: &Value, path: &str) -> Result<String> {
+        match self.0.get_mut(i).and_then(Option::take) {
+            Some(text) => Ok(text),
+            None => message_text(content, path),
+        }
+    }
 }
 
 /// Reads an exchange: tools and history from `request`, proposed calls from
@@ -161,8 +207,19 @@ pub(crate) fn read_tools(plan: &mut Plan, tools: &Value, path: &str) -> Result<(
 /// `assistant` carries text and calls, `tool` answers by `tool_call_id`,
 /// legacy `function` answers the latest unanswered call of that name.
 pub(crate) fn read_messages(plan: &mut Plan, messages: &Value, path: &str) -> Result<()> {
+    read_messages_with(plan, messages, path, &mut Taken::default())
+}
+
+fn read_messages_with(
+    plan: &mut Plan,
+    messages: &Value,
+    path: &str,
+    taken: &mut Taken,
+) -> Result<()> {
     for (i, message) in json::array(messages, path)?.iter().enumerate() {
-        read_message(plan, message, &child(path, i))?;
+        read_message(plan, message, &child(path, i), |content, mpath| {
+            taken.text(i, content, mpath)
+        })?;
     }
     Ok(())
 }
@@ -171,29 +228,35 @@ pub(crate) fn read_messages(plan: &mut Plan, messages: &Value, path: &str) -> Re
 /// `message`, or an eval case's `proposed`).
 pub(crate) fn read_proposed_message(plan: &mut Plan, message: &Value, path: &str) -> Result<()> {
     let obj = json::object(message, path)?;
-    read_assistant(plan, obj, path)
+    read_assistant(plan, obj, path, message_text)
 }
 
-fn read_message(plan: &mut Plan, message: &Value, path: &str) -> Result<()> {
+/// One message at `path`; `text_of(content, path)` gives its text (read
+/// from `content`, or moved out of an owned document).
+fn read_message(
+    plan: &mut Plan,
+    message: &Value,
+    path: &str,
+    mut text_of: impl FnMut(&Value, &str) -> Result<String>,
+) -> Result<()> {
     let obj = json::object(message, path)?;
     let role = json::str_field(obj, path, "role")?;
     let content = obj.get("content").unwrap_or(&Value::Null);
-    let cpath = child(path, "content");
     match role {
         "system" | "developer" => {
-            plan.push_text(Origin::System, content_text(content, &cpath)?);
+            plan.push_text(Origin::System, text_of(content, path)?);
         }
         "user" => {
-            plan.push_text(Origin::User, content_text(content, &cpath)?);
+            plan.push_text(Origin::User, text_of(content, path)?);
         }
-        "assistant" => read_assistant(plan, obj, path)?,
+        "assistant" => read_assistant(plan, obj, path, text_of)?,
         "tool" => {
             let call_id = json::opt_str(obj, path, "tool_call_id")?;
-            plan.push_result(call_id, content_text(content, &cpath)?);
+            plan.push_result(call_id, text_of(content, path)?);
         }
         "function" => {
             let name = json::str_field(obj, path, "name")?;
-            let text = content_text(content, &cpath)?;
+            let text = text_of(content, path)?;
             // Legacy function results carry no call id: they answer the
             // latest call of that name that has no result yet.
             let id = plan
@@ -218,18 +281,23 @@ fn read_message(plan: &mut Plan, message: &Value, path: &str) -> Result<()> {
 
 /// An assistant message: its text (content and `refusal`), then its calls,
 /// pushed as proposed steps.
-fn read_assistant(plan: &mut Plan, obj: &Map<String, Value>, path: &str) -> Result<()> {
+fn read_assistant(
+    plan: &mut Plan,
+    obj: &Map<String, Value>,
+    path: &str,
+    mut text_of: impl FnMut(&Value, &str) -> Result<String>,
+) -> Result<()> {
     let content = obj.get("content").unwrap_or(&Value::Null);
-    plan.push_text(
-        Origin::Assistant,
-        content_text(content, &child(path, "content"))?,
-    );
+    plan.push_text(Origin::Assistant, text_of(content, path)?);
     if let Some(refusal) = json::opt_str(obj, path, "refusal")? {
         plan.push_text(Origin::Assistant, refusal);
     }
-    let calls_path = child(path, "tool_calls");
-    for (j, call) in json::opt_array(obj, path, "tool_calls")?.iter().enumerate() {
-        read_tool_call(plan, call, &child(&calls_path, j))?;
+    let calls = json::opt_array(obj, path, "tool_calls")?;
+    if !calls.is_empty() {
+        let calls_path = child(path, "tool_calls");
+        for (j, call) in calls.iter().enumerate() {
+            read_tool_call(plan, call, &child(&calls_path, j))?;
+        }
     }
     match obj.get("function_call") {
         None | Some(Value::Null) => {}
@@ -309,6 +377,17 @@ fn read_choices(plan: &mut Plan, choices: &Value, path: &str) -> Result<()> {
         read_proposed_message(plan, message, &child(&cpath, "message"))?;
     }
     Ok(())
+}
+
+/// The text of the `content` of the message at `path`: a plain string or
+/// null directly (the common case, without building the content's pointer),
+/// else through [`content_text`].
+fn message_text(content: &Value, path: &str) -> Result<String> {
+    match content {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        other => content_text(other, &child(path, "content")),
+    }
 }
 
 /// The text of a message `content`: a string, null, or an array of content

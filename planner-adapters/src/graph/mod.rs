@@ -109,7 +109,9 @@ impl<'p> ActionGraph<'p> {
         let lower: Vec<Vec<u8>> = plan
             .segments
             .iter()
-            .map(|s| s.text.as_bytes().to_ascii_lowercase())
+            // One pass that writes the lowercase copy (`to_ascii_lowercase`
+            // copies, then lowercases in place: two passes over the history).
+            .map(|s| s.text.bytes().map(|b| b.to_ascii_lowercase()).collect())
             .collect();
 
         // 1. Injection spans, per tool-result segment.
@@ -136,8 +138,18 @@ impl<'p> ActionGraph<'p> {
 
         // 3. Labels.
         let mut steps = Vec::with_capacity(plan.steps.len());
+        // Capabilities depend on the tool only: computed once per tool name
+        // (a long history calls the same few tools over and over).
+        let mut by_tool: Vec<(&str, LabelSet)> = Vec::new();
         for (step, prov) in plan.steps.iter().zip(provenance) {
-            let capabilities = capabilities::tool_capabilities(&step.tool, plan.tool(&step.tool));
+            let capabilities = match by_tool.iter().find(|(name, _)| *name == step.tool) {
+                Some(&(_, caps)) => caps,
+                None => {
+                    let caps = capabilities::tool_capabilities(&step.tool, plan.tool(&step.tool));
+                    by_tool.push((&step.tool, caps));
+                    caps
+                }
+            };
             let mut labels = capabilities.union(patterns::arg_labels(&arg_text(&step.args)));
             if step.args.is_malformed() {
                 labels.insert(Label::MalformedArguments);
@@ -168,7 +180,10 @@ impl<'p> ActionGraph<'p> {
         }
 
         // 4. Nodes and edges.
-        let mut graph = DiGraph::new();
+        // Nodes: user, system, each step and its result. Edges: order,
+        // produces, and a few data edges per step.
+        let n = plan.steps.len();
+        let mut graph = DiGraph::with_capacity(2 + 2 * n, 1 + 3 * n);
         let has = |o: Origin| plan.segments.iter().any(|s| s.origin == o);
         let user = has(Origin::User).then(|| graph.add_node(Node::User));
         let system = has(Origin::System).then(|| graph.add_node(Node::System));
@@ -227,6 +242,12 @@ impl<'p> ActionGraph<'p> {
     }
 
     /// The graph as the policy input's `graph` object (docs/policy-input.md).
+    ///
+    /// Built by hand rather than through `json!`/`to_value`: the gateway
+    /// calls this on every judged request, and sized maps, node ids computed
+    /// once and no intermediate vectors keep the allocation count down. The
+    /// output is byte-for-byte what serializing the analyses gives
+    /// (`tests/graph_json.rs` holds the reference).
     pub fn to_json(&self) -> Value {
         let plan = self.plan;
         let tools: Vec<Value> = plan
@@ -234,13 +255,16 @@ impl<'p> ActionGraph<'p> {
             .iter()
             .map(|t| {
                 let caps = capabilities::tool_capabilities(&t.name, Some(t));
-                json!({
-                    "name": t.name,
-                    "description": t.description,
-                    "input_schema": t.input_schema,
-                    "annotations": t.annotations,
-                    "capabilities": caps.names(),
-                })
+                let mut o = Map::with_capacity(5);
+                o.insert("name".into(), t.name.clone().into());
+                o.insert("description".into(), t.description.clone().into());
+                o.insert(
+                    "input_schema".into(),
+                    t.input_schema.clone().unwrap_or(Value::Null),
+                );
+                o.insert("annotations".into(), annotations_json(&t.annotations));
+                o.insert("capabilities".into(), label_names(caps));
+                Value::Object(o)
             })
             .collect();
         let steps: Vec<Value> = plan
@@ -248,7 +272,7 @@ impl<'p> ActionGraph<'p> {
             .iter()
             .zip(&self.steps)
             .map(|(s, a)| {
-                let mut o = Map::new();
+                let mut o = Map::with_capacity(10);
                 o.insert("step_id".into(), s.id.clone().into());
                 o.insert("index".into(), s.index.into());
                 o.insert("tool".into(), s.tool.clone().into());
@@ -271,46 +295,62 @@ impl<'p> ActionGraph<'p> {
                         o.insert("args_error".into(), error.clone().into());
                     }
                 }
-                o.insert("labels".into(), json!(a.labels.names()));
-                o.insert("provenance".into(), json!(a.provenance));
+                o.insert("labels".into(), label_names(a.labels));
+                o.insert(
+                    "provenance".into(),
+                    Value::Array(a.provenance.iter().map(provenance_json).collect()),
+                );
                 if let StepStatus::Executed { result } = s.status {
                     let text = result
                         .and_then(|r| plan.segments.get(r))
                         .map(|seg| seg.text.clone());
-                    o.insert("result".into(), json!(text));
+                    o.insert("result".into(), text.into());
                 }
                 Value::Object(o)
             })
             .collect();
         let nodes: Vec<String> = self.graph.node_weights().map(|n| n.id()).collect();
+        let id = |n: NodeIndex| nodes[n.index()].clone();
         let mut edges = Vec::with_capacity(self.graph.edge_count());
-        let mut flow: Map<String, Value> = Map::new();
+        let mut flow: Map<String, Value> = Map::with_capacity(nodes.len());
         for e in self.graph.edge_references() {
-            let from = self.graph[e.source()].id();
-            let to = self.graph[e.target()].id();
+            let from = &nodes[e.source().index()];
             if *e.weight() != EdgeKind::Order {
                 // `produces` and `data` edges carry data: result -> step paths
                 // answer "does what X returned reach Y?" with graph.reachable.
-                let entry = flow.entry(from.clone()).or_insert_with(|| json!([]));
-                if let Value::Array(a) = entry {
-                    a.push(to.clone().into());
+                let to = Value::String(id(e.target()));
+                match flow.get_mut(from) {
+                    Some(Value::Array(a)) => a.push(to),
+                    Some(_) => {}
+                    None => {
+                        flow.insert(from.clone(), Value::Array(vec![to]));
+                    }
                 }
             }
-            edges.push(json!({"from": from, "to": to, "kind": e.weight().name()}));
+            let mut edge = Map::with_capacity(3);
+            edge.insert("from".into(), from.clone().into());
+            edge.insert("to".into(), id(e.target()).into());
+            edge.insert("kind".into(), e.weight().name().into());
+            edges.push(Value::Object(edge));
         }
         for n in &nodes {
-            flow.entry(n.clone()).or_insert_with(|| json!([]));
+            if !flow.contains_key(n) {
+                flow.insert(n.clone(), Value::Array(Vec::new()));
+            }
         }
-        json!({
-            "format": plan.format,
-            "goal": plan.goal,
-            "tools": tools,
-            "steps": steps,
-            "injections": self.injections,
-            "nodes": nodes,
-            "edges": edges,
-            "flow": flow,
-        })
+        let mut o = Map::with_capacity(8);
+        o.insert("format".into(), plan.format.name().into());
+        o.insert("goal".into(), plan.goal.clone().into());
+        o.insert("tools".into(), Value::Array(tools));
+        o.insert("steps".into(), Value::Array(steps));
+        o.insert("injections".into(), json!(self.injections));
+        o.insert(
+            "nodes".into(),
+            Value::Array(nodes.into_iter().map(Value::String).collect()),
+        );
+        o.insert("edges".into(), Value::Array(edges));
+        o.insert("flow".into(), Value::Object(flow));
+        Value::Object(o)
     }
 
     /// The graph in Graphviz DOT: steps as boxes (proposed ones bold, with
@@ -358,6 +398,44 @@ impl<'p> ActionGraph<'p> {
         out.push_str("}\n");
         out
     }
+}
+
+/// Label names (sorted) as a JSON array.
+fn label_names(labels: LabelSet) -> Value {
+    Value::Array(labels.names().into_iter().map(Value::from).collect())
+}
+
+/// MCP annotations as their serde form: only the hints that are set.
+fn annotations_json(a: &crate::plan::ToolAnnotations) -> Value {
+    let hints = [
+        ("read_only_hint", a.read_only_hint),
+        ("destructive_hint", a.destructive_hint),
+        ("idempotent_hint", a.idempotent_hint),
+        ("open_world_hint", a.open_world_hint),
+    ];
+    let mut o = Map::with_capacity(hints.iter().filter(|(_, h)| h.is_some()).count());
+    for (key, hint) in hints {
+        if let Some(h) = hint {
+            o.insert(key.into(), h.into());
+        }
+    }
+    Value::Object(o)
+}
+
+/// One provenance entry as its serde form (`source_steps` skipped, `short`
+/// only when set).
+fn provenance_json(p: &Provenance) -> Value {
+    let mut o = Map::with_capacity(7);
+    o.insert("path".into(), p.path.clone().into());
+    o.insert("value".into(), p.value.clone().into());
+    o.insert("kind".into(), p.kind.into());
+    o.insert("origin".into(), p.origin.name().into());
+    o.insert("source_step".into(), p.source_step.into());
+    o.insert("in_injection".into(), p.in_injection.into());
+    if p.short {
+        o.insert("short".into(), true.into());
+    }
+    Value::Object(o)
 }
 
 /// All string leaves of the arguments (and the raw text of malformed ones)

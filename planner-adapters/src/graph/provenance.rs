@@ -53,6 +53,20 @@ pub enum Source {
     None,
 }
 
+impl Source {
+    /// The snake_case name used in JSON: `user`, `system`, `tool_result`,
+    /// `assistant`, `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::User => "user",
+            Source::System => "system",
+            Source::ToolResult => "tool_result",
+            Source::Assistant => "assistant",
+            Source::None => "none",
+        }
+    }
+}
+
 /// The provenance of one argument leaf (or an entity/fragment inside one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Provenance {
