@@ -11,6 +11,10 @@ use preflight_adapters::{Format, parse_exchange, render};
 use preflight_gateway::pipeline::Pipeline;
 use serde_json::Value;
 
+// The allocator the `preflight` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -3,6 +3,12 @@
 
 use std::process::ExitCode;
 
+// mimalloc instead of glibc malloc: a request allocates and frees thousands
+// of small JSON nodes, and glibc's free-list consolidation showed as a
+// fifth of the gateway's CPU per request.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         // The policy engine creates error values on ordinary lookups; with

@@ -51,7 +51,7 @@ pub use testing::{TestReport, run_tests};
 use preflight_adapters::Plan;
 use preflight_adapters::graph::ActionGraph;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Request metadata that travels with every policy input (`input.meta`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,11 +95,19 @@ impl Default for RequestMeta {
 /// Assembles the Rego `input` from its three parts: the ActionGraph's JSON,
 /// the guard scores by step id (`None` before the guard runs), the metadata.
 pub fn build_input(graph: Value, scores: Option<Value>, meta: &RequestMeta) -> Value {
-    json!({
-        "graph": graph,
-        "scores": scores.unwrap_or_else(|| json!({})),
-        "meta": meta,
-    })
+    // Moved in, not through `json!`, which would serialize (deep-copy) the
+    // graph and the scores once more.
+    let mut input = serde_json::Map::with_capacity(3);
+    input.insert("graph".into(), graph);
+    input.insert(
+        "scores".into(),
+        scores.unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+    );
+    input.insert(
+        "meta".into(),
+        serde_json::to_value(meta).unwrap_or(Value::Null),
+    );
+    Value::Object(input)
 }
 
 /// Builds the policy input of a plan: its ActionGraph, the scores, the metadata.

@@ -166,16 +166,74 @@ const READ_INTENT: &[&str] = &[
     "just",
 ];
 
+/// Feature names of one step, written into one buffer: scoring a step
+/// allocates nothing per feature (it runs on every proposed step of every
+/// request). Reuse one `Names` across steps.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Names {
+    /// Empties the buffer, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// Adds a name.
+    pub fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    /// Adds a formatted name.
+    pub fn push_fmt(&mut self, name: std::fmt::Arguments<'_>) {
+        let _ = std::fmt::Write::write_fmt(&mut self.text, name);
+        self.ends.push(self.text.len());
+    }
+
+    /// The names in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = &self.text[start..end];
+            start = end;
+            s
+        })
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// The feature names of step `index` as owned strings (training, tests);
+/// scoring uses [`extract_into`].
+pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
+    let mut names = Names::default();
+    extract_into(graph, index, &mut names);
+    out.clear();
+    out.extend(names.iter().map(str::to_owned));
+}
+
 /// Writes the feature names of step `index` of `graph` into `out`
 /// (cleared first). Executed steps get the same features; the guard only
 /// asks for proposed ones.
-pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
+pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
     out.clear();
     let plan = graph.plan;
     let (Some(step), Some(an)) = (plan.steps.get(index), graph.steps.get(index)) else {
         return;
     };
-    out.push("bias".into());
+    out.push("bias");
     let goal = plan.goal.as_deref().unwrap_or("").to_lowercase();
     // A plan without a user request (an MCP session, a bare plan file) says
     // nothing about intent: the goal features then read `nogoal` instead of
@@ -188,7 +246,7 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
             "nogoal"
         }
     };
-    out.push(format!("has_goal:{has_goal}"));
+    out.push_fmt(format_args!("has_goal:{has_goal}"));
     let goal_words: BTreeSet<&str> = goal
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 2)
@@ -198,32 +256,35 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     let words = name_words(&step.tool);
     let mut goal_has_tool_word = false;
     for w in &words {
-        out.push(format!("tw:{w}"));
+        out.push_fmt(format_args!("tw:{w}"));
         if w.len() >= 3 && goal_words.iter().any(|g| stem_eq(g, w)) {
             goal_has_tool_word = true;
         }
     }
-    out.push(format!("goal_tool_word:{}", yes_no(goal_has_tool_word)));
+    out.push_fmt(format_args!(
+        "goal_tool_word:{}",
+        yes_no(goal_has_tool_word)
+    ));
     // Verb families the capability labels do not separate: stopping a
     // service vs deleting data vs erasing records of what happened.
     for (family, verbs) in VERB_FAMILIES {
         if words.iter().any(|w| verbs.contains(&w.as_str())) {
-            out.push(format!("verb:{family}"));
+            out.push_fmt(format_args!("verb:{family}"));
         }
     }
 
     // Labels, label pairs, capabilities.
     let labels: Vec<&str> = an.labels.names();
     for l in &labels {
-        out.push(format!("l:{l}"));
+        out.push_fmt(format_args!("l:{l}"));
     }
     for (i, a) in labels.iter().enumerate() {
         for b in &labels[i + 1..] {
-            out.push(format!("l2:{a}+{b}"));
+            out.push_fmt(format_args!("l2:{a}+{b}"));
         }
     }
     if labels.is_empty() {
-        out.push("l:none".into());
+        out.push("l:none");
     }
     let side_effect = an.labels.has_side_effect() || !an.labels.contains(Label::ReadOnly);
 
@@ -237,36 +298,36 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     for cap in an.capabilities.iter().filter(|c| c.is_side_effect()) {
         let yes = asked.contains(&cap);
         any_asked |= yes;
-        out.push(format!("goalcap:{}:{}", cap.as_str(), yes_no(yes)));
+        out.push_fmt(format_args!("goalcap:{}:{}", cap.as_str(), yes_no(yes)));
     }
-    out.push(format!(
+    out.push_fmt(format_args!(
         "goal_asks:{}|se:{side_effect}",
         yes_no(any_asked || goal_has_tool_word)
     ));
     let hold = HOLD_PHRASES.iter().any(|p| goal.contains(p));
     let first = goal.split_whitespace().next().unwrap_or("");
     let read_intent = asked.is_empty() && READ_INTENT.contains(&first);
-    out.push(format!("hold:{}|se:{side_effect}", yes_no(hold)));
-    out.push(format!(
+    out.push_fmt(format_args!("hold:{}|se:{side_effect}", yes_no(hold)));
+    out.push_fmt(format_args!(
         "readintent:{}|se:{side_effect}",
         yes_no(read_intent)
     ));
     for l in &labels {
         if hold || read_intent {
-            out.push(format!("readonly_goal|l:{l}"));
+            out.push_fmt(format_args!("readonly_goal|l:{l}"));
         }
     }
 
     // Arguments: keys, shapes, provenance.
     let user_domains = user_domains(graph);
     match &step.args {
-        Args::Malformed { .. } => out.push("args:malformed".into()),
+        Args::Malformed { .. } => out.push("args:malformed"),
         Args::Json { value } => {
             let mut leaves = Vec::new();
             leaves_of(value, "", &mut leaves);
             for (_key, leaf) in &leaves {
                 let shape = shape(leaf);
-                out.push(format!("sh:{shape}"));
+                out.push_fmt(format_args!("sh:{shape}"));
                 if let Value::String(s) = leaf {
                     if s.len() < 40 {
                         let lower = s.to_lowercase();
@@ -274,11 +335,11 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
                             .split(|c: char| !c.is_alphanumeric())
                             .any(|w| ELEVATED.contains(&w))
                         {
-                            out.push("value:elevated".into());
+                            out.push("value:elevated");
                         }
                     }
                     if let Some(dom) = domain_of(s) {
-                        out.push(format!("dom:{}", domain_match(&dom, &user_domains)));
+                        out.push_fmt(format_args!("dom:{}", domain_match(&dom, &user_domains)));
                     }
                     if s.len() >= 24 {
                         for w in s
@@ -286,7 +347,7 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
                             .filter(|w| w.len() >= 4)
                             .take(40)
                         {
-                            out.push(format!("aw:{}", w.to_lowercase()));
+                            out.push_fmt(format_args!("aw:{}", w.to_lowercase()));
                         }
                     }
                 }
@@ -296,26 +357,26 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     let mut any_injected = false;
     for p in an.provenance.iter().filter(|p| !p.short) {
         let origin = source_name(p.origin);
-        out.push(format!("o:{origin}"));
+        out.push_fmt(format_args!("o:{origin}"));
         let vshape = shape(&Value::String(p.value.clone()));
-        out.push(format!("sho:{vshape}|{origin}"));
-        out.push(format!("sho:{vshape}|{origin}|se:{side_effect}"));
-        out.push(format!("kind:{}|{origin}", p.kind));
+        out.push_fmt(format_args!("sho:{vshape}|{origin}"));
+        out.push_fmt(format_args!("sho:{vshape}|{origin}|se:{side_effect}"));
+        out.push_fmt(format_args!("kind:{}|{origin}", p.kind));
         for cap in an.labels.iter().filter(|c| c.is_side_effect()) {
-            out.push(format!("cap:{}|o:{origin}", cap.as_str()));
+            out.push_fmt(format_args!("cap:{}|o:{origin}", cap.as_str()));
         }
         if p.origin == Source::ToolResult {
             context_words(graph, p.source_step, &p.value, out);
         }
         if p.in_injection {
             any_injected = true;
-            out.push(format!("inj:{vshape}"));
+            out.push_fmt(format_args!("inj:{vshape}"));
             for cap in an.labels.iter().filter(|c| c.is_side_effect()) {
-                out.push(format!("cap:{}|inj", cap.as_str()));
+                out.push_fmt(format_args!("cap:{}|inj", cap.as_str()));
             }
         }
     }
-    out.push(format!("injflow:{any_injected}"));
+    out.push_fmt(format_args!("injflow:{any_injected}"));
 
     // Intent consistency: the user asked for this kind of action and every
     // traced value came from the user. The linear model needs the cross
@@ -323,16 +384,16 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     let mut traced = an.provenance.iter().filter(|p| !p.short).peekable();
     let user_only = traced.peek().is_some() && traced.all(|p| p.origin == Source::User);
     let asked = yes_no(any_asked || goal_has_tool_word);
-    out.push(format!(
+    out.push_fmt(format_args!(
         "intent:asked={asked}|user_only={user_only}|se:{side_effect}"
     ));
     for l in an.labels.iter().filter(|l| l.is_side_effect()) {
-        out.push(format!(
+        out.push_fmt(format_args!(
             "intent:{}|asked={asked}|user_only={user_only}",
             l.as_str()
         ));
     }
-    out.push(format!(
+    out.push_fmt(format_args!(
         "injseen:{}|se:{side_effect}",
         an.labels.contains(Label::InjectedInstructionSeen)
     ));
@@ -345,25 +406,20 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
         .take(index)
         .filter(|(s, _)| matches!(s.status, StepStatus::Executed { .. }))
         .collect();
-    out.push(format!("hist:{}", executed.len().min(3)));
+    out.push_fmt(format_args!("hist:{}", executed.len().min(3)));
     if executed.iter().any(|(s, _)| s.tool == step.tool) {
-        out.push(format!("repeat_tool|se:{side_effect}"));
+        out.push_fmt(format_args!("repeat_tool|se:{side_effect}"));
     }
     for (_, a) in &executed {
         for l in a.labels.iter().filter(|l| l.is_side_effect()) {
-            out.push(format!("prev:{}", l.as_str()));
+            out.push_fmt(format_args!("prev:{}", l.as_str()));
         }
     }
 }
 
 /// Words around `value` in the result of step `source` ("pay to IBAN X"
 /// vs "pay to X instead"): what the surrounding text says about the value.
-fn context_words(
-    graph: &ActionGraph<'_>,
-    source: Option<usize>,
-    value: &str,
-    out: &mut Vec<String>,
-) {
+fn context_words(graph: &ActionGraph<'_>, source: Option<usize>, value: &str, out: &mut Names) {
     const WINDOW: usize = 48;
     let Some(step) = source.and_then(|s| graph.plan.steps.get(s)) else {
         return;
@@ -393,13 +449,13 @@ fn context_words(
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 3 && !w.chars().any(|c| c.is_ascii_digit()))
     {
-        out.push(format!("ctxb:{w}"));
+        out.push_fmt(format_args!("ctxb:{w}"));
     }
     for w in after
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 3 && !w.chars().any(|c| c.is_ascii_digit()))
     {
-        out.push(format!("ctxa:{w}"));
+        out.push_fmt(format_args!("ctxa:{w}"));
     }
 }
 

@@ -136,17 +136,20 @@ impl Tier1 {
     }
 
     /// Risk and categories of a step from its feature names.
-    pub fn output(&self, names: &[String]) -> linear::Output {
-        let hashed: Vec<_> = names.iter().map(|n| hash(n, self.model.bits)).collect();
+    pub fn output<S: AsRef<str>>(&self, names: &[S]) -> linear::Output {
+        let hashed: Vec<_> = names
+            .iter()
+            .map(|n| hash(n.as_ref(), self.model.bits))
+            .collect();
         self.model.forward(&hashed)
     }
 
     /// The malicious training family whose typical features the step shares
     /// most (fraction of the family's features present), if any.
-    pub fn nearest_pattern(&self, names: &[String]) -> Option<(&str, f32)> {
+    pub fn nearest_pattern<S: AsRef<str>>(&self, names: &[S]) -> Option<(&str, f32)> {
         let mut buckets: Vec<u32> = names
             .iter()
-            .map(|n| hash(n, self.model.bits).index)
+            .map(|n| hash(n.as_ref(), self.model.bits).index)
             .collect();
         buckets.sort_unstable();
         buckets.dedup();
@@ -178,9 +181,21 @@ impl Scorer for Tier1 {
     }
 
     fn score_step(&self, graph: &ActionGraph<'_>, index: usize) -> StepScore {
-        let mut names = Vec::with_capacity(96);
-        features::extract(graph, index, &mut names);
-        let out = self.output(&names);
+        thread_local! {
+            static NAMES: std::cell::RefCell<features::Names> = std::cell::RefCell::default();
+        }
+        NAMES.with_borrow_mut(|buf| {
+            features::extract_into(graph, index, buf);
+            let names: Vec<&str> = buf.iter().collect();
+            self.score_names(graph, index, &names)
+        })
+    }
+}
+
+impl Tier1 {
+    /// [`Scorer::score_step`] from the step's feature names.
+    fn score_names(&self, graph: &ActionGraph<'_>, index: usize, names: &[&str]) -> StepScore {
+        let out = self.output(names);
         let (best, p) = out
             .categories
             .iter()
@@ -198,14 +213,14 @@ impl Scorer for Tier1 {
             graph,
             index,
             &self.model,
-            &names,
+            names,
             out.risk,
             CATEGORIES[best],
             p,
         );
         // Only flagged-looking steps get the (slower) pattern search.
         if out.risk >= 0.5
-            && let Some((family, share)) = self.nearest_pattern(&names)
+            && let Some((family, share)) = self.nearest_pattern(names)
         {
             rationale.push_str(&format!(
                 "; resembles training pattern {family} ({:.0}% of its features)",

@@ -17,7 +17,7 @@ pub fn explain(
     graph: &ActionGraph<'_>,
     index: usize,
     model: &LinearModel,
-    names: &[String],
+    names: &[impl AsRef<str>],
     risk: f32,
     category: &str,
     category_p: f32,
@@ -76,9 +76,10 @@ pub fn explain(
     let mut contrib: Vec<(f32, &str)> = names
         .iter()
         .map(|n| {
+            let n = n.as_ref();
             let h: Hashed = hash(n, model.bits);
             let w = model.risk_weight(h);
-            (if against { -w } else { w }, n.as_str())
+            (if against { -w } else { w }, n)
         })
         .filter(|(w, n)| *w > 0.0 && !n.starts_with("hist:") && *n != "bias")
         .collect();
