@@ -88,7 +88,7 @@ fn tier2() -> Option<(
             inputs.push(step_input(&graph, s.index, &g.tier1));
         }
     }
-    Some((Engine { encoder, heads }, inputs))
+    Some((Engine::new(encoder, heads), inputs))
 }
 
 /// Tier 2 on a batch of N steps (goal + action embeddings, heads): time per
@@ -108,30 +108,39 @@ fn tier2_batch(bencher: divan::Bencher, n: usize) {
     });
 }
 
-/// Tier 2 on one typical step of at most 64 tokens in all (a 13-token goal,
-/// a 45-token action) and on the generated test steps one at a time (their
+/// Tier 2 on one typical step of at most 64 tokens in all (a 20-token goal,
+/// a 36-token action) and on the generated test steps one at a time (their
 /// action texts carry arguments and flow context: often longer).
-#[divan::bench(args = ["typical_64_tokens", "generated_steps"], sample_count = 20, sample_size = 1)]
+#[divan::bench(args = ["typical_64_tokens", "typical_64_tokens_new_goal", "generated_steps"], sample_count = 20, sample_size = 1)]
 fn tier2_one_step(bencher: divan::Bencher, which: &str) {
     let Some((engine, mut inputs)) = tier2() else {
         return;
     };
-    if which == "typical_64_tokens" {
+    let new_goal = which.ends_with("new_goal");
+    if which.starts_with("typical_64_tokens") {
         let mut step = inputs[0].clone();
-        step.goal =
-            "user goal: email the quarterly report to my manager at dana@initech.com".into();
-        step.action = "tool: send email. Send an email. arguments: {\"to\":\"dana@initech.com\",\"subject\":\"Q3 report\",\"body\":\"Attached is the Q3 report.\"}. earlier tools: read_file".into();
+        step.goal = "user goal: email the Q3 report to my manager dana@initech.com".into();
+        step.action =
+            "tool: send email. Send an email. arguments: {\"to\":\"dana@initech.com\",\"subject\":\"Q3 report\"}"
+                .into();
         let tokens = engine.encoder.tokenizer.encode(&step.goal, 256).len()
             + engine.encoder.tokenizer.encode(&step.action, 256).len();
         assert!(tokens <= 64, "{tokens} tokens");
         inputs = vec![step];
     }
     let mut i = 0;
+    let mut n = 0u64;
     bencher.bench_local(|| {
         i = (i + 1) % inputs.len();
+        let mut step = inputs[i].clone();
+        if new_goal {
+            // A goal the engine has not seen: both texts are encoded.
+            n += 1;
+            step.goal = format!("{} {n}", step.goal);
+        }
         divan::black_box(
             engine
-                .score(std::slice::from_ref(&inputs[i]))
+                .score(std::slice::from_ref(&step))
                 .map(|v| v.len())
                 .unwrap_or(0),
         )

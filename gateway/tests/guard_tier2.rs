@@ -52,13 +52,7 @@ fn inputs(n: usize) -> Vec<StepInput> {
 fn tiny_engine() -> (tempfile::TempDir, Engine) {
     let (dir, encoder) = tiny_encoder();
     let (heads, _) = Heads::init(encoder.dim(), EXTRA, 8, 3, &Device::Cpu).expect("heads");
-    (
-        dir,
-        Engine {
-            encoder,
-            heads: heads.detached(),
-        },
-    )
+    (dir, Engine::new(encoder, heads.detached()))
 }
 
 #[test]

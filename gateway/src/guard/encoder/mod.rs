@@ -255,6 +255,39 @@ impl Encoder {
         bert::mean_pool_normalized(&hidden, &mask)
     }
 
+    /// Sentence embeddings `(n, hidden)` of many texts without gradients,
+    /// run in groups of similar length (at most `group` texts each) so a
+    /// long text does not make every short one in the batch pay for its
+    /// padding. Same values as [`Encoder::embed_tensor`].
+    pub fn embed_grouped<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        group: usize,
+    ) -> candle_core::Result<Tensor> {
+        if texts.len() <= 1 {
+            return self.embed_tensor(texts, false);
+        }
+        let mut order: Vec<(usize, usize)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (self.tokenizer.encode(t.as_ref(), self.max_len).len(), i))
+            .collect();
+        order.sort_unstable();
+        let mut parts = Vec::new();
+        for chunk in order.chunks(group.max(1)) {
+            let chunk_texts: Vec<&str> = chunk.iter().map(|(_, i)| texts[*i].as_ref()).collect();
+            parts.push(self.embed_tensor(&chunk_texts, false)?);
+        }
+        let sorted = Tensor::cat(&parts, 0)?;
+        // Row r of `sorted` is text order[r].1; put every text back in place.
+        let mut back = vec![0u32; texts.len()];
+        for (row, (_, i)) in order.iter().enumerate() {
+            back[*i] = row as u32;
+        }
+        let idx = Tensor::from_vec(back, texts.len(), &self.device)?;
+        sorted.index_select(&idx, 0)
+    }
+
     /// Sentence embeddings, one vector per text.
     pub fn embed<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EncoderError> {
         if texts.is_empty() {
@@ -315,6 +348,25 @@ mod tests {
             .map(|t| enc.tokenizer.encode(t, enc.max_len).len())
             .max();
         assert_eq!(Some(ids.dims()[1]), longest);
+    }
+
+    #[test]
+    fn grouping_by_length_keeps_each_text_in_its_place() {
+        let (_d, enc) = tiny(Trainable::None);
+        let texts = [TEXTS[2], TEXTS[0], TEXTS[1], TEXTS[0]];
+        let whole: Vec<Vec<f32>> = enc
+            .embed_tensor(&texts, false)
+            .and_then(|t| t.to_vec2())
+            .expect("whole");
+        let grouped: Vec<Vec<f32>> = enc
+            .embed_grouped(&texts, 2)
+            .and_then(|t| t.to_vec2())
+            .expect("grouped");
+        for (a, b) in whole.iter().zip(&grouped) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
     }
 
     #[test]

@@ -216,13 +216,61 @@ pub struct Engine {
     pub encoder: Encoder,
     /// The heads (on the encoder's device).
     pub heads: Heads,
+    /// Embeddings of recent goals: every step of a conversation, and every
+    /// request of it, has the same goal.
+    goals: std::sync::Mutex<HashMap<String, Tensor>>,
 }
 
+/// Goals kept in [`Engine`]'s cache (cleared when full).
+const GOAL_CACHE: usize = 4096;
+
 impl Engine {
+    /// An engine over `encoder` and `heads`.
+    pub fn new(encoder: Encoder, heads: Heads) -> Engine {
+        Engine {
+            encoder,
+            heads,
+            goals: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Goal embeddings `(n, dim)`, from the cache where possible.
+    fn goal_embeddings(&self, inputs: &[StepInput]) -> candle_core::Result<Tensor> {
+        let mut cache = self
+            .goals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut missing: Vec<&str> = inputs
+            .iter()
+            .map(|i| i.goal.as_str())
+            .filter(|g| !cache.contains_key(*g))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let emb = self.encoder.embed_grouped(&missing, GROUP)?;
+            if cache.len() + missing.len() > GOAL_CACHE {
+                cache.clear();
+            }
+            for (i, g) in missing.iter().enumerate() {
+                cache.insert((*g).to_owned(), emb.get(i)?);
+            }
+        }
+        let rows = inputs
+            .iter()
+            .map(|i| {
+                cache.get(&i.goal).cloned().ok_or_else(|| {
+                    candle_core::Error::Msg("goal embedding missing from the cache".into())
+                })
+            })
+            .collect::<candle_core::Result<Vec<Tensor>>>()?;
+        Tensor::stack(&rows, 0)
+    }
+
     /// Embeds each distinct text once, goals and actions in separate
     /// batches (each padded to its own longest).
     pub fn embed_inputs(&self, inputs: &[StepInput]) -> candle_core::Result<(Tensor, Tensor)> {
-        let goals = embed_dedup(&self.encoder, inputs.iter().map(|i| i.goal.as_str()))?;
+        let goals = self.goal_embeddings(inputs)?;
         let actions = embed_dedup(&self.encoder, inputs.iter().map(|i| i.action.as_str()))?;
         Ok((goals, actions))
     }
@@ -249,6 +297,9 @@ impl Engine {
     }
 }
 
+/// Texts per encoder pass inside one scoring batch (grouped by length).
+const GROUP: usize = 8;
+
 /// Embeddings `(n, dim)` of `texts`, each distinct text encoded once.
 pub fn embed_dedup<'a>(
     enc: &Encoder,
@@ -264,7 +315,7 @@ pub fn embed_dedup<'a>(
         });
         rows.push(i);
     }
-    let emb = enc.embed_tensor(&unique, false)?;
+    let emb = enc.embed_grouped(&unique, GROUP)?;
     if unique.len() == rows.len() {
         return Ok(emb);
     }
@@ -560,10 +611,7 @@ fn engine_for(dir: &Path, s: &Tier2Settings) -> Result<(BatcherHandle, Tier2Meta
             ),
         });
     }
-    let engine = std::sync::Arc::new(Engine {
-        encoder,
-        heads: model.heads,
-    });
+    let engine = std::sync::Arc::new(Engine::new(encoder, model.heads));
     let handle = super::batcher::spawn(engine, s.batch).map_err(|e| GuardError::Io {
         path: dir.to_owned(),
         reason: format!("cannot start the tier-2 scoring thread: {e}"),

@@ -443,7 +443,7 @@ pub fn run(job: Job<'_>) -> Result<Trained, String> {
             .collect();
         (h, l, overrides)
     };
-    let engine = Arc::new(Engine { encoder, heads });
+    let engine = Arc::new(Engine::new(encoder, heads));
     let batcher =
         batcher::spawn(Arc::clone(&engine), BatchSettings::default()).map_err(|e| e.to_string())?;
     let tier1_thresholds = tier1.meta.thresholds;
