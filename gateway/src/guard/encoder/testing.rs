@@ -52,7 +52,7 @@ pub fn tiny_config(vocab_size: usize) -> serde_json::Value {
 }
 
 /// The vocabulary: special tokens, letters, `##` letters, digits, ASCII
-/// punctuation, then [`WORDS`]: every ASCII text tokenizes without `[UNK]`.
+/// punctuation, then a few words: every ASCII text tokenizes without `[UNK]`.
 pub fn tiny_vocab() -> Vec<String> {
     let mut v: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
         .iter()

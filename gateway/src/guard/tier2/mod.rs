@@ -3,7 +3,7 @@
 //! both embeddings, their product and distance, and tier-1/graph features
 //! ([`input`]), and output a risk and a category. It runs for steps whose
 //! tier-1 risk is inside the uncertainty band (or on every step when asked),
-//! through the [`Batcher`](super::batcher::Batcher) so concurrent requests
+//! through the [batcher](super::batcher) so concurrent requests
 //! share one encoder call.
 //!
 //! Files: `guard-tier2.safetensors` (heads only, small) and
