@@ -293,3 +293,58 @@ fn bad_tier2_config_values_name_their_key() {
         assert!(err.starts_with(key), "{toml}: {err}");
     }
 }
+
+#[test]
+fn fine_tuning_the_top_layer_lowers_the_loss_and_its_weights_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    testing::write_tiny_checkpoint(dir.path(), 5).expect("checkpoint");
+    let enc = Encoder::load(dir.path(), &Device::Cpu, Trainable::TopLayers(1)).expect("loads");
+    let g = Guard::embedded().expect("tier 1");
+    let cs = cases();
+    let ex: Vec<_> = t2train::examples(&cs, &g.tier1)
+        .into_iter()
+        .take(32)
+        .collect();
+    let before: Vec<f32> = enc.bert.vars()[0]
+        .1
+        .as_tensor()
+        .flatten_all()
+        .and_then(|t| t.to_vec1())
+        .expect("weights");
+    let settings = Settings {
+        epochs: 8,
+        hidden: 8,
+        batch: 16,
+        learning_rate: 1e-2,
+        ..Settings::default()
+    };
+    let (_heads, losses) = t2train::finetune(&enc, &ex, settings, 1e-2).expect("fine-tunes");
+    assert!(losses[7] < losses[0], "{losses:?}");
+    let (name, var) = &enc.bert.vars()[0];
+    assert!(name.starts_with("encoder.layer.1."), "{name}");
+    let after: Vec<f32> = var
+        .as_tensor()
+        .flatten_all()
+        .and_then(|t| t.to_vec1())
+        .expect("weights");
+    assert_ne!(before, after, "the top layer was not updated");
+
+    // The tuned layer replaces the checkpoint's when loaded with overrides.
+    let overrides = enc
+        .bert
+        .vars()
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().detach()))
+        .collect();
+    let tuned = Encoder::load_with(dir.path(), &Device::Cpu, Trainable::None, &overrides)
+        .expect("loads with overrides");
+    let text = ["delete all files"];
+    let a: Vec<Vec<f32>> = enc
+        .embed_tensor(&text, false)
+        .and_then(|t| t.to_vec2())
+        .expect("a");
+    let b = tuned.embed(&text).expect("b");
+    for (x, y) in a[0].iter().zip(&b[0]) {
+        assert!((x - y).abs() < 1e-5);
+    }
+}
