@@ -144,6 +144,9 @@ pub enum PipelineSetupError {
         "guard.model_dir: {0} (in the config: remove guard.model_dir for the built-in model, or set guard.enabled = false for rules only)"
     )]
     Guard(GuardError),
+    /// Tier 2 of the guard (encoder, heads) is configured but does not load.
+    #[error("guard.tier2: {0}")]
+    Tier2(GuardError),
 }
 
 fn load_store(key: &str, dir: Option<&Path>) -> Result<PolicyStore, PipelineSetupError> {
@@ -448,9 +451,11 @@ fn load_guard(g: &GuardSettings) -> Result<Option<Guard>, PipelineSetupError> {
     if !g.enabled {
         return Ok(None);
     }
-    Guard::load_or_embedded(g.model_dir.as_deref())
+    let guard =
+        Guard::load_or_embedded(g.model_dir.as_deref()).map_err(PipelineSetupError::Guard)?;
+    crate::guard::tier2::attach(guard, &g.tier2)
         .map(Some)
-        .map_err(PipelineSetupError::Guard)
+        .map_err(PipelineSetupError::Tier2)
 }
 
 /// Labels and provenance of each proposed step, from the graph JSON.

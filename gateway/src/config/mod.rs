@@ -140,6 +140,8 @@ pub struct GuardSettings {
     pub enabled: bool,
     /// Model directory; the built-in model when `None`.
     pub model_dir: Option<PathBuf>,
+    /// Tier 2: mode, band, device, encoder, batching.
+    pub tier2: crate::guard::tier2::Tier2Settings,
 }
 
 impl Default for GuardSettings {
@@ -147,6 +149,7 @@ impl Default for GuardSettings {
         GuardSettings {
             enabled: true,
             model_dir: None,
+            tier2: crate::guard::tier2::Tier2Settings::default(),
         }
     }
 }
@@ -579,6 +582,7 @@ impl RawConfig {
         let guard = GuardSettings {
             enabled: self.guard.enabled.unwrap_or(true),
             model_dir: self.guard.model_dir.clone().map(PathBuf::from),
+            tier2: tier2_settings(&self.guard).map_err(|(k, why)| invalid(k, why))?,
         };
         // The data directory is not known yet: check the values now so
         // `--check-config` catches them, build the real settings later.
@@ -623,6 +627,68 @@ impl Settings {
             .or_else(|| self.route_modes.get(route).copied())
             .unwrap_or(self.policy.verdict_mode)
     }
+}
+
+/// The tier-2 keys of `[guard]`, checked: (key, problem) on a bad value.
+fn tier2_settings(
+    g: &RawGuard,
+) -> Result<crate::guard::tier2::Tier2Settings, (&'static str, String)> {
+    use crate::guard::batcher::BatchSettings;
+    use crate::guard::encoder::DeviceChoice;
+    use crate::guard::tier2::{Tier2Mode, Tier2Settings};
+    let mode = match g.tier2.as_deref() {
+        None => Tier2Mode::Off,
+        Some(m) => Tier2Mode::parse(m).ok_or((
+            "guard.tier2",
+            format!("`{m}` is not one of auto, off, always"),
+        ))?,
+    };
+    let device = match g.device.as_deref() {
+        None => DeviceChoice::Auto,
+        Some(d) => DeviceChoice::parse(d).ok_or((
+            "guard.device",
+            format!("`{d}` is not one of auto, cpu, cuda"),
+        ))?,
+    };
+    let band = match g.band.as_deref() {
+        None => None,
+        Some([lo, hi]) if (0.0..=1.0).contains(lo) && (0.0..=1.0).contains(hi) && lo <= hi => {
+            Some([*lo as f32, *hi as f32])
+        }
+        Some(_) => {
+            return Err((
+                "guard.band",
+                "must be [lo, hi] with 0 <= lo <= hi <= 1".to_owned(),
+            ));
+        }
+    };
+    let defaults = BatchSettings::default();
+    let max_steps = match g.batch_max_steps {
+        None => defaults.max_steps,
+        Some(n @ 1..=4096) => n as usize,
+        Some(_) => return Err(("guard.batch_max_steps", "must be in 1..=4096".to_owned())),
+    };
+    let max_wait = match g.batch_max_wait_us {
+        None => defaults.max_wait,
+        Some(n @ 0..=1_000_000) => std::time::Duration::from_micros(n),
+        Some(_) => {
+            return Err((
+                "guard.batch_max_wait_us",
+                "must be at most 1000000 (one second)".to_owned(),
+            ));
+        }
+    };
+    Ok(Tier2Settings {
+        mode,
+        band,
+        device,
+        encoder_dir: g.encoder_dir.clone().map(PathBuf::from),
+        heads_dir: g.tier2_dir.clone().map(PathBuf::from),
+        batch: BatchSettings {
+            max_steps,
+            max_wait,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -53,6 +53,23 @@ pub struct RawGuard {
     /// Threshold level for the guard's scores: `lenient`, `standard`
     /// (default) or `strict`; same as `policy.strictness`, which it overrides.
     pub strictness: Option<String>,
+    /// Tier 2 (encoder): `off` (default), `auto` (when installed, for steps
+    /// in the band), or `always` (every step; fails at start without it).
+    pub tier2: Option<String>,
+    /// Tier-1 risk band `[lo, hi]` escalated to tier 2 (default: the
+    /// trained heads' band).
+    pub band: Option<Vec<f64>>,
+    /// Where tier 2 runs: `auto` (default), `cpu` or `cuda`.
+    pub device: Option<String>,
+    /// Encoder checkpoint directory (default: where `scripts/setup-model`
+    /// installs it).
+    pub encoder_dir: Option<String>,
+    /// Trained tier-2 heads directory (default: the built-in heads).
+    pub tier2_dir: Option<String>,
+    /// Most steps per tier-2 batch (default 32).
+    pub batch_max_steps: Option<u64>,
+    /// Longest wait for a tier-2 batch to fill, in µs (default 500).
+    pub batch_max_wait_us: Option<u64>,
 }
 
 /// `[server]`.

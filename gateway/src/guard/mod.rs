@@ -10,12 +10,15 @@
 //! and evaluation ([`eval`]) live here too. Scoring is pure and
 //! deterministic: same graph, same scores.
 
+pub mod batcher;
+pub mod encoder;
 pub mod eval;
 pub mod features;
 pub mod linear;
 pub mod rationale;
 pub mod store;
 pub mod thresholds;
+pub mod tier2;
 pub mod train;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +32,7 @@ use thiserror::Error;
 use features::hash;
 use linear::LinearModel;
 pub use store::{Metadata, Thresholds};
+pub use tier2::Escalation;
 
 /// The default model's weights, compiled in.
 const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../../models/guard-tier1.safetensors");
@@ -74,6 +78,9 @@ pub enum GuardError {
         /// The OS error.
         reason: String,
     },
+    /// The tier-2 encoder could not be loaded.
+    #[error("{0}")]
+    Encoder(#[from] encoder::EncoderError),
     /// Serializing failed.
     #[error("cannot write {path}: {reason}")]
     Write {
@@ -105,6 +112,17 @@ pub trait Scorer: Send + Sync {
     fn tier(&self) -> u8;
     /// Scores step `index` of `graph`.
     fn score_step(&self, graph: &ActionGraph<'_>, index: usize) -> StepScore;
+    /// Scores several steps of one graph at once (a later tier batches
+    /// them); `first` holds the earlier tier's scores, same order.
+    fn score_many(
+        &self,
+        graph: &ActionGraph<'_>,
+        indices: &[usize],
+        first: &[StepScore],
+    ) -> Vec<StepScore> {
+        let _ = first;
+        indices.iter().map(|i| self.score_step(graph, *i)).collect()
+    }
 }
 
 /// Tier 1: the hashed linear model.
@@ -237,6 +255,12 @@ impl Tier1 {
     }
 }
 
+/// The escalation a tier-1 model's metadata asks for (its band, else none).
+fn escalation_of(meta: &Metadata) -> Escalation {
+    meta.escalation_band
+        .map_or(Escalation::Never, Escalation::Band)
+}
+
 /// A loaded guard: tier 1, its metadata, and optionally a later tier.
 pub struct Guard {
     /// Tier 1.
@@ -245,6 +269,8 @@ pub struct Guard {
     pub meta: Metadata,
     /// A later tier for steps in the escalation band.
     pub next: Option<Box<dyn Scorer>>,
+    /// Which steps the later tier scores.
+    pub escalation: Escalation,
 }
 
 impl std::fmt::Debug for Guard {
@@ -266,6 +292,7 @@ impl Guard {
         let model = store::weights_from_bytes(&store::read(&wpath)?, meta.bits, &wpath)?;
         Ok(Guard {
             tier1: Tier1::new(model, meta.patterns.clone()),
+            escalation: escalation_of(&meta),
             meta,
             next: None,
         })
@@ -279,6 +306,7 @@ impl Guard {
         let model = store::weights_from_bytes(EMBEDDED_WEIGHTS, meta.bits, &wpath)?;
         Ok(Guard {
             tier1: Tier1::new(model, meta.patterns.clone()),
+            escalation: escalation_of(&meta),
             meta,
             next: None,
         })
@@ -292,29 +320,49 @@ impl Guard {
         }
     }
 
-    /// Chains a later tier, consulted for steps whose tier-1 risk falls in
-    /// the metadata's escalation band.
-    pub fn with_next(mut self, next: Box<dyn Scorer>) -> Self {
+    /// Chains a later tier, consulted for the steps `escalation` selects.
+    pub fn with_next(mut self, next: Box<dyn Scorer>, escalation: Escalation) -> Self {
         self.next = Some(next);
+        self.escalation = escalation;
         self
     }
 
-    /// Scores every proposed step, keyed by step id.
+    /// Scores every proposed step, keyed by step id. Tier 1 scores all of
+    /// them; the steps it escalates go to the later tier in one call.
     pub fn score(&self, graph: &ActionGraph<'_>) -> BTreeMap<String, StepScore> {
-        let mut out = BTreeMap::new();
-        for step in graph.plan.steps.iter().filter(|s| s.is_proposed()) {
-            out.insert(step.id.clone(), self.score_index(graph, step.index));
+        let steps: Vec<_> = graph
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.is_proposed())
+            .collect();
+        let mut scores: Vec<StepScore> = steps
+            .iter()
+            .map(|s| self.tier1.score_step(graph, s.index))
+            .collect();
+        if let Some(next) = &self.next {
+            let picked: Vec<usize> = (0..steps.len())
+                .filter(|i| self.escalation.escalates(scores[*i].risk))
+                .collect();
+            if !picked.is_empty() {
+                let indices: Vec<usize> = picked.iter().map(|i| steps[*i].index).collect();
+                let firsts: Vec<StepScore> = picked.iter().map(|i| scores[*i].clone()).collect();
+                for (i, s) in picked.iter().zip(next.score_many(graph, &indices, &firsts)) {
+                    scores[*i] = s;
+                }
+            }
         }
-        out
+        steps.iter().map(|s| s.id.clone()).zip(scores).collect()
     }
 
     /// Scores one step by index.
     pub fn score_index(&self, graph: &ActionGraph<'_>, index: usize) -> StepScore {
         let first = self.tier1.score_step(graph, index);
-        match (&self.next, self.meta.escalation_band) {
-            (Some(next), Some([lo, hi])) if first.risk >= lo && first.risk <= hi => {
-                next.score_step(graph, index)
-            }
+        match &self.next {
+            Some(next) if self.escalation.escalates(first.risk) => next
+                .score_many(graph, &[index], std::slice::from_ref(&first))
+                .pop()
+                .unwrap_or(first),
             _ => first,
         }
     }

@@ -180,6 +180,7 @@ fn unscored_guard(model: LinearModel, bits: u32) -> Guard {
             patterns: Vec::new(),
         },
         next: None,
+        escalation: super::Escalation::Never,
     }
 }
 
