@@ -143,6 +143,23 @@ pub fn apply_approvals(
     }
 }
 
+/// The configured upstream of a provider (Anthropic, else the
+/// OpenAI-protocol one); `what` names the route in the error.
+pub fn provider_upstream(
+    settings: &crate::config::Settings,
+    anthropic: bool,
+    what: &str,
+) -> Result<std::sync::Arc<crate::config::UpstreamSettings>, GatewayError> {
+    let name = if anthropic {
+        settings.anthropic_upstream.as_ref()
+    } else {
+        settings.openai_upstream.as_ref()
+    };
+    name.and_then(|n| settings.upstreams.get(n))
+        .cloned()
+        .ok_or_else(|| GatewayError::NoUpstream(what.to_owned()))
+}
+
 /// Handles one LLM request.
 pub async fn handle(
     state: &std::sync::Arc<AppState>,
@@ -154,16 +171,7 @@ pub async fn handle(
     let (parts, body) = req.into_parts();
     let caller = auth::authenticate(&state.settings, &parts.headers, conn.peer)?;
     let settings = &state.settings;
-    let up_name = match format {
-        Format::Anthropic => settings.anthropic_upstream.as_ref(),
-        _ => settings.openai_upstream.as_ref(),
-    }
-    .ok_or_else(|| GatewayError::NoUpstream(route.to_owned()))?;
-    let up = settings
-        .upstreams
-        .get(up_name)
-        .ok_or_else(|| GatewayError::NoUpstream(route.to_owned()))?
-        .clone();
+    let up = provider_upstream(settings, format == Format::Anthropic, route)?;
     let bytes = read_limited(&parts.headers, body, settings.max_body_bytes).await?;
     let mut request: Value = serde_json::from_slice(&bytes).map_err(|e| {
         GatewayError::BadRequest(format!(

@@ -66,17 +66,7 @@ pub async fn handle(
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |p| p.as_str());
-    let up_name = if anthropic {
-        settings.anthropic_upstream.as_ref()
-    } else {
-        settings.openai_upstream.as_ref()
-    }
-    .ok_or_else(|| GatewayError::NoUpstream(path.to_owned()))?;
-    let up = settings
-        .upstreams
-        .get(up_name)
-        .ok_or_else(|| GatewayError::NoUpstream(path.to_owned()))?
-        .clone();
+    let up = super::llm::provider_upstream(settings, anthropic, path)?;
     let bytes = read_limited(&parts.headers, body, settings.max_body_bytes).await?;
     let resp = state
         .upstream
