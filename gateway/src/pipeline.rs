@@ -366,7 +366,7 @@ impl Pipeline {
             model: meta.model.clone(),
             strictness: Some(meta.strictness.name().to_owned()),
             tool_pins_changed: meta.tool_pins_changed.clone(),
-            guard_thresholds: scores.as_ref().and(self.guard_thresholds()),
+            guard_thresholds: scores.as_ref().and_then(|_| self.guard_thresholds()),
         };
         let input = preflight_policies::build_input(graph_json, scores_json, &policy_meta);
         let engine = self.store(&meta.tenant).current();
