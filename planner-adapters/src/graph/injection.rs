@@ -169,7 +169,7 @@ const GROUP: usize = 48;
 static MATCHER: LazyLock<Needles> = LazyLock::new(|| Needles::with_anchors(TRIGGERS, KEYWORDS));
 
 /// From every occurrence of every trigger, `(start, end, trigger)`, keeps
-/// the ones a leftmost-first search reports: per group of [`GROUP`] phrases
+/// the ones a leftmost-first search reports: per group of `GROUP` phrases
 /// in table order, scanning left to right, the earliest-starting match (the
 /// first in the table among those starting at the same byte), then the next
 /// one that starts at or after its end.
