@@ -1,7 +1,7 @@
 //! The whole judging path of one proxied OpenAI chat call, without sockets:
 //! parse both bodies, build the plan, graph, tier-1 guard, policy, render.
-//! The bodies are the perf harness' (`../shared/perf/chat-*.json`, copied
-//! into `benches/fixtures/`): a short conversation whose answer proposes
+//! The bodies are the perf harness' (`../shared/perf/chat-*.json`, one copy in
+//! `planner-adapters/benches/data/`): a short conversation whose answer proposes
 //! two calls. The gateway's per-request CPU target (150 µs) is for this
 //! shape. Reports only; tests never assert timings.
 //!
@@ -19,8 +19,8 @@ fn main() {
     divan::main();
 }
 
-const REQUEST: &str = include_str!("fixtures/perf-chat-request.json");
-const RESPONSE: &str = include_str!("fixtures/perf-chat-response.json");
+const REQUEST: &str = include_str!("../../planner-adapters/benches/data/chat-request.json");
+const RESPONSE: &str = include_str!("../../planner-adapters/benches/data/chat-response.json");
 
 fn pipeline(guard: bool) -> Pipeline {
     let mut s = match preflight_gateway::config::Settings::default_settings() {

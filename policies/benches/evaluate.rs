@@ -126,7 +126,7 @@ fn evaluate_20_steps_without_results(b: divan::Bencher) {
 }
 
 /// The gateway's per-request case: a short chat, two proposed calls
-/// (`benches/conversation/data/chat-*.json`, the perf harness's exchange).
+/// (`planner-adapters/benches/data/chat-*.json`, the perf harness's exchange).
 #[divan::bench]
 fn evaluate_gateway_exchange(b: divan::Bencher) {
     let Ok(engine) = PolicyEngine::embedded() else {

@@ -1,7 +1,7 @@
 //! The benchmark conversations, shared by the bench and the profiling
 //! example: the 20-step conversation the issue sets its target on, and the
 //! small OpenAI exchange the gateway proxies in its perf harness
-//! (`data/chat-request.json` + `data/chat-response.json`).
+//! (`planner-adapters/benches/data/chat-request.json` + `chat-response.json`, the one copy).
 
 use preflight_adapters::graph::ActionGraph;
 use preflight_adapters::{Format, Plan, parse, parse_exchange};
@@ -130,10 +130,14 @@ pub fn risky_input() -> Value {
 /// The gateway's perf exchange: a short chat with one executed call and two
 /// proposed calls (a weather lookup and an e-mail the user asked for).
 pub fn gateway_exchange() -> Plan {
-    let request: Value =
-        serde_json::from_str(include_str!("data/chat-request.json")).unwrap_or(Value::Null);
-    let response: Value =
-        serde_json::from_str(include_str!("data/chat-response.json")).unwrap_or(Value::Null);
+    let request: Value = serde_json::from_str(include_str!(
+        "../../../planner-adapters/benches/data/chat-request.json"
+    ))
+    .unwrap_or(Value::Null);
+    let response: Value = serde_json::from_str(include_str!(
+        "../../../planner-adapters/benches/data/chat-response.json"
+    ))
+    .unwrap_or(Value::Null);
     parse_exchange(Format::OpenaiChat, &request, &response)
         .unwrap_or_else(|_| Plan::new(Format::OpenaiChat))
 }
