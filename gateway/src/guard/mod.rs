@@ -165,10 +165,16 @@ impl Tier1 {
     /// The malicious training family whose typical features the step shares
     /// most (fraction of the family's features present), if any.
     pub fn nearest_pattern<S: AsRef<str>>(&self, names: &[S]) -> Option<(&str, f32)> {
-        let mut buckets: Vec<u32> = names
+        let hashed: Vec<_> = names
             .iter()
-            .map(|n| hash(n.as_ref(), self.model.bits).index)
+            .map(|n| hash(n.as_ref(), self.model.bits))
             .collect();
+        self.nearest_pattern_hashed(&hashed)
+    }
+
+    /// [`Tier1::nearest_pattern`] from already hashed features.
+    fn nearest_pattern_hashed(&self, hashed: &[features::Hashed]) -> Option<(&str, f32)> {
+        let mut buckets: Vec<u32> = hashed.iter().map(|h| h.index).collect();
         buckets.sort_unstable();
         buckets.dedup();
         let mut shared = vec![0u32; self.patterns.len()];
@@ -213,7 +219,9 @@ impl Scorer for Tier1 {
 impl Tier1 {
     /// [`Scorer::score_step`] from the step's feature names.
     fn score_names(&self, graph: &ActionGraph<'_>, index: usize, names: &[&str]) -> StepScore {
-        let out = self.output(names);
+        // Hashed once for the scores, the rationale and the pattern search.
+        let hashed: Vec<_> = names.iter().map(|n| hash(n, self.model.bits)).collect();
+        let out = self.model.forward(&hashed);
         let (best, p) = out
             .categories
             .iter()
@@ -232,13 +240,13 @@ impl Tier1 {
             index,
             &self.model,
             names,
+            &hashed,
             out.risk,
-            CATEGORIES[best],
-            p,
+            (CATEGORIES[best], p),
         );
         // Only flagged-looking steps get the (slower) pattern search.
         if out.risk >= 0.5
-            && let Some((family, share)) = self.nearest_pattern(names)
+            && let Some((family, share)) = self.nearest_pattern_hashed(&hashed)
         {
             rationale.push_str(&format!(
                 "; resembles training pattern {family} ({:.0}% of its features)",

@@ -6,21 +6,22 @@ use std::fmt::Write as _;
 
 use preflight_adapters::graph::{ActionGraph, Source};
 
-use super::features::{Hashed, hash};
+use super::features::Hashed;
 use super::linear::LinearModel;
 
 /// How many features to quote.
 const TOP_FEATURES: usize = 3;
 
-/// Builds the rationale of step `index`. `names` are its feature names.
+/// Builds the rationale of step `index`. `names` are its feature names and
+/// `hashed` the same features hashed (one entry per name).
 pub fn explain(
     graph: &ActionGraph<'_>,
     index: usize,
     model: &LinearModel,
     names: &[impl AsRef<str>],
+    hashed: &[Hashed],
     risk: f32,
-    category: &str,
-    category_p: f32,
+    (category, category_p): (&str, f32),
 ) -> String {
     let mut out = String::new();
     let tool = graph
@@ -75,11 +76,10 @@ pub fn explain(
     let against = risk < 0.5;
     let mut contrib: Vec<(f32, &str)> = names
         .iter()
-        .map(|n| {
-            let n = n.as_ref();
-            let h: Hashed = hash(n, model.bits);
+        .zip(hashed)
+        .map(|(n, &h)| {
             let w = model.risk_weight(h);
-            (if against { -w } else { w }, n)
+            (if against { -w } else { w }, n.as_ref())
         })
         .filter(|(w, n)| *w > 0.0 && !n.starts_with("hist:") && *n != "bias")
         .collect();
