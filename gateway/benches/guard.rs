@@ -8,6 +8,10 @@ use preflight_gateway::datagen::{self, Settings};
 use preflight_gateway::guard::Guard;
 use preflight_gateway::guard::train;
 
+// The allocator the `preflight` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

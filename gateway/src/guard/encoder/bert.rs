@@ -11,6 +11,31 @@ use std::collections::HashMap;
 
 use candle_core::{D, DType, Device, Result as CResult, Tensor, Var};
 use candle_nn::{Embedding, Linear, Module};
+
+/// A dense layer. Frozen weights are stored transposed and contiguous
+/// (`(in, out)`), so the matrix multiply reads them row by row instead of
+/// packing a transposed view on every call; trainable weights stay a
+/// [`Linear`] over the [`Var`] so gradients reach them.
+enum Dense {
+    Frozen { weight_t: Tensor, bias: Tensor },
+    Trainable(Linear),
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        match self {
+            Dense::Trainable(l) => l.forward(x),
+            Dense::Frozen { weight_t, bias } => {
+                let (b, len, inp) = x.dims3()?;
+                let out = weight_t.dim(1)?;
+                x.reshape((b * len, inp))?
+                    .matmul(weight_t)?
+                    .broadcast_add(bias)?
+                    .reshape((b, len, out))
+            }
+        }
+    }
+}
 use serde_json::Value;
 
 use super::layer_norm::LayerNorm;
@@ -84,17 +109,17 @@ pub enum Trainable {
 }
 
 struct Attention {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    output: Linear,
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    output: Dense,
     norm: LayerNorm,
 }
 
 struct Layer {
     attention: Attention,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Dense,
+    output: Dense,
     norm: LayerNorm,
 }
 
@@ -170,10 +195,17 @@ impl Loader<'_> {
         inp: usize,
         out: usize,
         tr: bool,
-    ) -> std::result::Result<Linear, String> {
+    ) -> std::result::Result<Dense, String> {
         let w = self.get(&format!("{name}.weight"), &[out, inp], tr)?;
         let b = self.get(&format!("{name}.bias"), &[out], tr)?;
-        Ok(Linear::new(w, Some(b)))
+        if tr {
+            return Ok(Dense::Trainable(Linear::new(w, Some(b))));
+        }
+        let weight_t = w
+            .t()
+            .and_then(|t| t.contiguous())
+            .map_err(|e| format!("tensor {name}.weight: {e}"))?;
+        Ok(Dense::Frozen { weight_t, bias: b })
     }
 
     fn norm(
@@ -319,7 +351,8 @@ impl Bert {
         let inner = match self.config.hidden_act.as_str() {
             "relu" => inner.relu()?,
             "gelu_new" | "gelu_pytorch_tanh" => inner.gelu()?,
-            _ => inner.gelu_erf()?,
+            _ if grad => inner.gelu_erf()?,
+            _ => super::gelu::gelu_erf(inner)?,
         };
         l.norm.forward(&(l.output.forward(&inner)? + x)?, grad)
     }

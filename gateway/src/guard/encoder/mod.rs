@@ -7,6 +7,7 @@
 //! [`default_model_dir`].
 
 pub mod bert;
+mod gelu;
 pub mod layer_norm;
 #[doc(hidden)]
 pub mod testing;
