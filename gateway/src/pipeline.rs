@@ -374,7 +374,7 @@ impl Pipeline {
             decision_id: new_id(),
             model_id: self.guard_model_id().map(str::to_owned),
         };
-        let mut decision = engine.evaluate(&input, &ctx);
+        let mut decision = engine.evaluate_built(&input, &ctx);
         stage_us.insert("policy", micros(t.elapsed()));
         for d in &mut decision.steps {
             // The guard's rationale explains a guard_threshold finding: show
@@ -548,13 +548,34 @@ pub fn judgement(steps: Vec<StepDecision>, policy_digest: &str, latency_us: u64)
 }
 
 /// 128 random bits as 32 hex digits; falls back to a time-and-counter id if
-/// the system RNG fails (ids must be unique, not secret).
+/// the system RNG fails (ids must be unique, not secret). The bits come from
+/// a per-thread pool refilled from the system RNG 64 ids at a time: one
+/// `getrandom` call per request was a measurable share of a request.
 pub fn new_id() -> String {
     use ring::rand::SecureRandom;
+    use std::cell::RefCell;
     use std::sync::atomic::{AtomicU64, Ordering};
+    const IDS: usize = 64;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        // Unused random bytes, and how many of them are left (from the end).
+        static POOL: RefCell<([u8; 16 * IDS], usize)> = const { RefCell::new(([0; 16 * IDS], 0)) };
+    }
     let mut bytes = [0u8; 16];
-    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+    let drawn = POOL.with_borrow_mut(|(pool, left)| {
+        if *left == 0 {
+            if ring::rand::SystemRandom::new().fill(pool).is_err() {
+                return false;
+            }
+            *left = pool.len();
+        }
+        *left -= 16;
+        bytes.copy_from_slice(&pool[*left..*left + 16]);
+        // Used bits are not kept around.
+        pool[*left..*left + 16].fill(0);
+        true
+    });
+    if !drawn {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -581,6 +602,22 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use preflight_adapters::{Args, Format};
+
+    #[test]
+    fn ids_are_unique_hex_across_pool_refills() {
+        let ids: std::collections::BTreeSet<String> = (0..1000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+        // Another thread draws from its own pool, never the same ids.
+        let other = std::thread::spawn(|| (0..100).map(|_| new_id()).collect::<Vec<_>>())
+            .join()
+            .unwrap_or_default();
+        assert_eq!(other.len(), 100);
+        assert!(other.iter().all(|id| !ids.contains(id)));
+    }
 
     fn meta() -> RequestMeta {
         RequestMeta {

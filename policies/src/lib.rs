@@ -129,4 +129,21 @@ impl PolicyEngine {
     ) -> Decision {
         self.evaluate_trusted(&plan_input(plan, scores, meta), ctx)
     }
+
+    /// Decides about an input this process assembled with [`build_input`]
+    /// from [`ActionGraph::to_json`] and guard scores that follow the
+    /// contract (`risk` and category scores in [0, 1], a `category`, a
+    /// `rationale`). It skips the contract check [`PolicyEngine::evaluate`]
+    /// runs on inputs from outside, a walk over every tool result on the
+    /// request path. Debug builds still run the check and panic on a
+    /// violation, so every test that drives the gateway checks the inputs
+    /// it builds.
+    pub fn evaluate_built(&self, input: &Value, ctx: &DecisionContext) -> Decision {
+        if cfg!(debug_assertions)
+            && let Err(e) = PolicyEngine::validate_input(input)
+        {
+            panic!("a policy input built in this process breaks the contract: {e}");
+        }
+        self.evaluate_trusted(input, ctx)
+    }
 }

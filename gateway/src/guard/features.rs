@@ -188,9 +188,12 @@ impl Names {
         self.ends.push(self.text.len());
     }
 
-    /// Adds a formatted name.
-    pub fn push_fmt(&mut self, name: std::fmt::Arguments<'_>) {
-        let _ = std::fmt::Write::write_fmt(&mut self.text, name);
+    /// Adds the name made of `parts` in order (no formatting machinery:
+    /// this runs some fifty times per step).
+    pub fn push_cat(&mut self, parts: &[&str]) {
+        for p in parts {
+            self.text.push_str(p);
+        }
         self.ends.push(self.text.len());
     }
 
@@ -224,63 +227,114 @@ pub fn extract(graph: &ActionGraph<'_>, index: usize, out: &mut Vec<String>) {
     out.extend(names.iter().map(str::to_owned));
 }
 
+/// What the features of every step of one plan share: the goal and what
+/// it asks for, and the hosts the user typed. Built once per plan
+/// ([`PlanContext::new`]) and passed to [`extract_step`] for each step.
+#[derive(Debug, Clone)]
+pub struct PlanContext {
+    /// Whether there is a goal at all.
+    has_goal: bool,
+    /// The goal's words of two characters or more, as [`stem_eq`] compares
+    /// them.
+    goal_stems: Stems,
+    /// Capabilities the goal's verbs ask for.
+    asked: BTreeSet<Label>,
+    /// The goal asks to hold off ("don't send yet").
+    hold: bool,
+    /// The goal only reads ("check ...") and asks for no capability.
+    read_intent: bool,
+    /// Hosts of addresses and URLs the user typed.
+    user_domains: Vec<String>,
+}
+
+impl PlanContext {
+    /// The shared facts of `graph`'s plan.
+    pub fn new(graph: &ActionGraph<'_>) -> PlanContext {
+        let goal = graph.plan.goal.as_deref().unwrap_or("").to_lowercase();
+        let has_goal = !goal.trim().is_empty();
+        let goal_stems = Stems::new(
+            goal.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() >= 2),
+        );
+        let asked: BTreeSet<Label> = GOAL_VERBS
+            .iter()
+            .filter(|(w, _)| goal_stems.matches(w))
+            .map(|(_, l)| *l)
+            .collect();
+        let hold = HOLD_PHRASES.iter().any(|p| goal.contains(p));
+        let first = goal.split_whitespace().next().unwrap_or("");
+        let read_intent = asked.is_empty() && READ_INTENT.contains(&first);
+        PlanContext {
+            has_goal,
+            goal_stems,
+            asked,
+            hold,
+            read_intent,
+            user_domains: user_domains(graph),
+        }
+    }
+
+    /// `true`/`false` for a goal fact, `nogoal` without a goal.
+    ///
+    /// A plan without a user request (an MCP session, a bare plan file)
+    /// says nothing about intent: the goal features then read `nogoal`
+    /// instead of a `false` that would count as "the user did not ask for
+    /// this".
+    fn yes_no(&self, b: bool) -> &'static str {
+        if self.has_goal { tf(b) } else { "nogoal" }
+    }
+}
+
+/// `true` or `false`.
+fn tf(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
 /// Writes the feature names of step `index` of `graph` into `out`
 /// (cleared first). Executed steps get the same features; the guard only
-/// asks for proposed ones.
+/// asks for proposed ones. Scoring several steps of one plan builds the
+/// [`PlanContext`] once and calls [`extract_step`].
 pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
+    extract_step(&PlanContext::new(graph), graph, index, out);
+}
+
+/// [`extract_into`] with the plan's shared facts already built.
+pub fn extract_step(ctx: &PlanContext, graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
     out.clear();
     let plan = graph.plan;
     let (Some(step), Some(an)) = (plan.steps.get(index), graph.steps.get(index)) else {
         return;
     };
     out.push("bias");
-    let goal = plan.goal.as_deref().unwrap_or("").to_lowercase();
-    // A plan without a user request (an MCP session, a bare plan file) says
-    // nothing about intent: the goal features then read `nogoal` instead of
-    // a `false` that would count as "the user did not ask for this".
-    let has_goal = !goal.trim().is_empty();
-    let yes_no = |b: bool| {
-        if has_goal {
-            if b { "true" } else { "false" }
-        } else {
-            "nogoal"
-        }
-    };
-    out.push_fmt(format_args!("has_goal:{has_goal}"));
-    let goal_words: BTreeSet<&str> = goal
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 2)
-        .collect();
+    let yes_no = |b: bool| ctx.yes_no(b);
+    out.push_cat(&["has_goal:", tf(ctx.has_goal)]);
 
     // Tool name words and whether the goal uses them.
     let words = name_words(&step.tool);
     let mut goal_has_tool_word = false;
     for w in &words {
-        out.push_fmt(format_args!("tw:{w}"));
-        if w.len() >= 3 && goal_words.iter().any(|g| stem_eq(g, w)) {
+        out.push_cat(&["tw:", w]);
+        if w.len() >= 3 && ctx.goal_stems.matches(w) {
             goal_has_tool_word = true;
         }
     }
-    out.push_fmt(format_args!(
-        "goal_tool_word:{}",
-        yes_no(goal_has_tool_word)
-    ));
+    out.push_cat(&["goal_tool_word:", yes_no(goal_has_tool_word)]);
     // Verb families the capability labels do not separate: stopping a
     // service vs deleting data vs erasing records of what happened.
     for (family, verbs) in VERB_FAMILIES {
         if words.iter().any(|w| verbs.contains(&w.as_str())) {
-            out.push_fmt(format_args!("verb:{family}"));
+            out.push_cat(&["verb:", family]);
         }
     }
 
     // Labels, label pairs, capabilities.
     let labels: Vec<&str> = an.labels.names();
     for l in &labels {
-        out.push_fmt(format_args!("l:{l}"));
+        out.push_cat(&["l:", l]);
     }
     for (i, a) in labels.iter().enumerate() {
         for b in &labels[i + 1..] {
-            out.push_fmt(format_args!("l2:{a}+{b}"));
+            out.push_cat(&["l2:", a, "+", b]);
         }
     }
     if labels.is_empty() {
@@ -289,45 +343,38 @@ pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
     let side_effect = an.labels.has_side_effect() || !an.labels.contains(Label::ReadOnly);
 
     // Goal verbs × capabilities: does the user ask for what this tool does?
-    let asked: BTreeSet<Label> = GOAL_VERBS
-        .iter()
-        .filter(|(w, _)| goal_words.iter().any(|g| stem_eq(g, w)))
-        .map(|(_, l)| *l)
-        .collect();
+    let asked = &ctx.asked;
     let mut any_asked = false;
     for cap in an.capabilities.iter().filter(|c| c.is_side_effect()) {
         let yes = asked.contains(&cap);
         any_asked |= yes;
-        out.push_fmt(format_args!("goalcap:{}:{}", cap.as_str(), yes_no(yes)));
+        out.push_cat(&["goalcap:", cap.as_str(), ":", yes_no(yes)]);
     }
-    out.push_fmt(format_args!(
-        "goal_asks:{}|se:{side_effect}",
-        yes_no(any_asked || goal_has_tool_word)
-    ));
-    let hold = HOLD_PHRASES.iter().any(|p| goal.contains(p));
-    let first = goal.split_whitespace().next().unwrap_or("");
-    let read_intent = asked.is_empty() && READ_INTENT.contains(&first);
-    out.push_fmt(format_args!("hold:{}|se:{side_effect}", yes_no(hold)));
-    out.push_fmt(format_args!(
-        "readintent:{}|se:{side_effect}",
-        yes_no(read_intent)
-    ));
+    let se = tf(side_effect);
+    out.push_cat(&[
+        "goal_asks:",
+        yes_no(any_asked || goal_has_tool_word),
+        "|se:",
+        se,
+    ]);
+    let (hold, read_intent) = (ctx.hold, ctx.read_intent);
+    out.push_cat(&["hold:", yes_no(hold), "|se:", se]);
+    out.push_cat(&["readintent:", yes_no(read_intent), "|se:", se]);
     for l in &labels {
         if hold || read_intent {
-            out.push_fmt(format_args!("readonly_goal|l:{l}"));
+            out.push_cat(&["readonly_goal|l:", l]);
         }
     }
 
     // Arguments: keys, shapes, provenance.
-    let user_domains = user_domains(graph);
+    let user_domains = &ctx.user_domains;
     match &step.args {
         Args::Malformed { .. } => out.push("args:malformed"),
         Args::Json { value } => {
             let mut leaves = Vec::new();
             leaves_of(value, "", &mut leaves);
             for (_key, leaf) in &leaves {
-                let shape = shape(leaf);
-                out.push_fmt(format_args!("sh:{shape}"));
+                out.push_cat(&["sh:", shape(leaf)]);
                 if let Value::String(s) = leaf {
                     if s.len() < 40 {
                         let lower = s.to_lowercase();
@@ -339,7 +386,7 @@ pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
                         }
                     }
                     if let Some(dom) = domain_of(s) {
-                        out.push_fmt(format_args!("dom:{}", domain_match(&dom, &user_domains)));
+                        out.push_cat(&["dom:", domain_match(&dom, user_domains)]);
                     }
                     if s.len() >= 24 {
                         for w in s
@@ -347,7 +394,7 @@ pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
                             .filter(|w| w.len() >= 4)
                             .take(40)
                         {
-                            out.push_fmt(format_args!("aw:{}", w.to_lowercase()));
+                            out.push_cat(&["aw:", &w.to_lowercase()]);
                         }
                     }
                 }
@@ -357,26 +404,26 @@ pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
     let mut any_injected = false;
     for p in an.provenance.iter().filter(|p| !p.short) {
         let origin = source_name(p.origin);
-        out.push_fmt(format_args!("o:{origin}"));
-        let vshape = shape(&Value::String(p.value.clone()));
-        out.push_fmt(format_args!("sho:{vshape}|{origin}"));
-        out.push_fmt(format_args!("sho:{vshape}|{origin}|se:{side_effect}"));
-        out.push_fmt(format_args!("kind:{}|{origin}", p.kind));
+        out.push_cat(&["o:", origin]);
+        let vshape = str_shape(&p.value);
+        out.push_cat(&["sho:", vshape, "|", origin]);
+        out.push_cat(&["sho:", vshape, "|", origin, "|se:", se]);
+        out.push_cat(&["kind:", p.kind, "|", origin]);
         for cap in an.labels.iter().filter(|c| c.is_side_effect()) {
-            out.push_fmt(format_args!("cap:{}|o:{origin}", cap.as_str()));
+            out.push_cat(&["cap:", cap.as_str(), "|o:", origin]);
         }
         if p.origin == Source::ToolResult {
             context_words(graph, p.source_step, &p.value, out);
         }
         if p.in_injection {
             any_injected = true;
-            out.push_fmt(format_args!("inj:{vshape}"));
+            out.push_cat(&["inj:", vshape]);
             for cap in an.labels.iter().filter(|c| c.is_side_effect()) {
-                out.push_fmt(format_args!("cap:{}|inj", cap.as_str()));
+                out.push_cat(&["cap:", cap.as_str(), "|inj"]);
             }
         }
     }
-    out.push_fmt(format_args!("injflow:{any_injected}"));
+    out.push_cat(&["injflow:", tf(any_injected)]);
 
     // Intent consistency: the user asked for this kind of action and every
     // traced value came from the user. The linear model needs the cross
@@ -384,19 +431,24 @@ pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
     let mut traced = an.provenance.iter().filter(|p| !p.short).peekable();
     let user_only = traced.peek().is_some() && traced.all(|p| p.origin == Source::User);
     let asked = yes_no(any_asked || goal_has_tool_word);
-    out.push_fmt(format_args!(
-        "intent:asked={asked}|user_only={user_only}|se:{side_effect}"
-    ));
+    let user_only = tf(user_only);
+    out.push_cat(&["intent:asked=", asked, "|user_only=", user_only, "|se:", se]);
     for l in an.labels.iter().filter(|l| l.is_side_effect()) {
-        out.push_fmt(format_args!(
-            "intent:{}|asked={asked}|user_only={user_only}",
-            l.as_str()
-        ));
+        out.push_cat(&[
+            "intent:",
+            l.as_str(),
+            "|asked=",
+            asked,
+            "|user_only=",
+            user_only,
+        ]);
     }
-    out.push_fmt(format_args!(
-        "injseen:{}|se:{side_effect}",
-        an.labels.contains(Label::InjectedInstructionSeen)
-    ));
+    out.push_cat(&[
+        "injseen:",
+        tf(an.labels.contains(Label::InjectedInstructionSeen)),
+        "|se:",
+        se,
+    ]);
 
     // What already ran.
     let executed: Vec<_> = plan
@@ -406,13 +458,13 @@ pub fn extract_into(graph: &ActionGraph<'_>, index: usize, out: &mut Names) {
         .take(index)
         .filter(|(s, _)| matches!(s.status, StepStatus::Executed { .. }))
         .collect();
-    out.push_fmt(format_args!("hist:{}", executed.len().min(3)));
+    out.push_cat(&["hist:", ["0", "1", "2", "3"][executed.len().min(3)]]);
     if executed.iter().any(|(s, _)| s.tool == step.tool) {
-        out.push_fmt(format_args!("repeat_tool|se:{side_effect}"));
+        out.push_cat(&["repeat_tool|se:", se]);
     }
     for (_, a) in &executed {
         for l in a.labels.iter().filter(|l| l.is_side_effect()) {
-            out.push_fmt(format_args!("prev:{}", l.as_str()));
+            out.push_cat(&["prev:", l.as_str()]);
         }
     }
 }
@@ -449,18 +501,63 @@ fn context_words(graph: &ActionGraph<'_>, source: Option<usize>, value: &str, ou
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 3 && !w.chars().any(|c| c.is_ascii_digit()))
     {
-        out.push_fmt(format_args!("ctxb:{w}"));
+        out.push_cat(&["ctxb:", w]);
     }
     for w in after
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 3 && !w.chars().any(|c| c.is_ascii_digit()))
     {
-        out.push_fmt(format_args!("ctxa:{w}"));
+        out.push_cat(&["ctxa:", w]);
     }
 }
 
 /// `goal` word and tool word match on a shared 4-letter stem (`deleted`
 /// ~ `delete`, `payment` ~ `pay` only on exact match for short words).
+/// A set of words looked up by [`stem_eq`]: `matches(w)` is true when
+/// some word `g` of the set has `stem_eq(g, w)`. Words shorter than four
+/// bytes match exactly, longer ones by their first four bytes, so the set
+/// keeps the short words and the four-byte prefixes, sorted.
+#[derive(Debug, Clone, Default)]
+struct Stems {
+    /// Words of fewer than four bytes, zero-padded (words hold no NUL).
+    short: Vec<[u8; 4]>,
+    /// The first four bytes of longer words.
+    prefixes: Vec<[u8; 4]>,
+}
+
+impl Stems {
+    fn new<'a>(words: impl Iterator<Item = &'a str>) -> Stems {
+        let mut s = Stems::default();
+        for w in words {
+            let (key, list) = Stems::key(w);
+            if list { &mut s.prefixes } else { &mut s.short }.push(key);
+        }
+        for v in [&mut s.short, &mut s.prefixes] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        s
+    }
+
+    /// The lookup key of `w`, and whether it is a prefix (a long word).
+    fn key(w: &str) -> ([u8; 4], bool) {
+        let b = w.as_bytes();
+        let mut key = [0u8; 4];
+        let n = b.len().min(4);
+        key[..n].copy_from_slice(&b[..n]);
+        (key, b.len() >= 4)
+    }
+
+    fn matches(&self, w: &str) -> bool {
+        let (key, long) = Stems::key(w);
+        let list = if long { &self.prefixes } else { &self.short };
+        list.binary_search(&key).is_ok()
+    }
+}
+
+/// Two words share a stem: equal when either is shorter than four bytes,
+/// else the same first four bytes. [`Stems`] answers it for a whole set.
+#[cfg(test)]
 fn stem_eq(a: &str, b: &str) -> bool {
     if a.len() < 4 || b.len() < 4 {
         return a == b;
@@ -492,13 +589,18 @@ fn leaves_of<'v>(v: &'v Value, key: &str, out: &mut Vec<(String, &'v Value)>) {
 
 /// A coarse shape of a value.
 fn shape(v: &Value) -> &'static str {
-    let s = match v {
-        Value::String(s) => s.trim(),
-        Value::Number(_) => return "number",
-        Value::Bool(_) => return "bool",
-        Value::Null => return "null",
-        _ => return "other",
-    };
+    match v {
+        Value::String(s) => str_shape(s),
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
+        _ => "other",
+    }
+}
+
+/// The shape of a string value.
+fn str_shape(s: &str) -> &'static str {
+    let s = s.trim();
     let lower = s.to_lowercase();
     if matches!(
         lower.as_str(),
@@ -548,6 +650,11 @@ fn shape(v: &Value) -> &'static str {
 
 /// The host of an e-mail address or URL.
 fn domain_of(s: &str) -> Option<String> {
+    // Without `@` or `://` neither form below can match (lowercasing
+    // creates neither); most tokens end here without allocating.
+    if !s.contains('@') && !s.contains("://") {
+        return None;
+    }
     let s = s.trim().to_lowercase();
     if let Some(rest) = s
         .strip_prefix("https://")
@@ -637,5 +744,43 @@ pub fn hash(name: &str, bits: u32) -> Hashed {
     Hashed {
         index: (mixed & ((1u64 << bits) - 1)) as u32,
         positive: (h >> 63) == 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_match_exactly_when_some_word_shares_a_stem() {
+        let goal = [
+            "send", "it", "to", "the", "team", "sending", "café", "ok", "deletes", "naïve", "x1",
+        ];
+        let stems = Stems::new(goal.iter().copied());
+        let probes = [
+            "send", "sent", "sender", "it", "its", "to", "tom", "team", "teams", "tea", "caf",
+            "cafés", "cafe", "ok", "okay", "delete", "dele", "del", "naïf", "naï", "x1", "x", "",
+            "the", "them", "th",
+        ];
+        for w in probes {
+            let want = goal.iter().any(|g| stem_eq(g, w));
+            assert_eq!(stems.matches(w), want, "{w}");
+        }
+    }
+
+    #[test]
+    fn domain_of_reads_addresses_and_urls_only() {
+        assert_eq!(
+            domain_of("Ops@NorthWind.example").as_deref(),
+            Some("northwind.example")
+        );
+        assert_eq!(
+            domain_of(" https://www.Example.com/x").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(domain_of("HTTP://a.b"), Some("a.b".to_owned()));
+        assert_eq!(domain_of("plain words"), None);
+        assert_eq!(domain_of("user@localhost"), None);
+        assert_eq!(domain_of("a b@c.d"), None);
     }
 }

@@ -205,18 +205,29 @@ impl Scorer for Tier1 {
     }
 
     fn score_step(&self, graph: &ActionGraph<'_>, index: usize) -> StepScore {
-        thread_local! {
-            static NAMES: std::cell::RefCell<features::Names> = std::cell::RefCell::default();
-        }
-        NAMES.with_borrow_mut(|buf| {
-            features::extract_into(graph, index, buf);
-            let names: Vec<&str> = buf.iter().collect();
-            self.score_names(graph, index, &names)
-        })
+        self.score_in(&features::PlanContext::new(graph), graph, index)
     }
 }
 
 impl Tier1 {
+    /// [`Scorer::score_step`] with the plan's shared feature facts built
+    /// once for all its steps.
+    pub fn score_in(
+        &self,
+        ctx: &features::PlanContext,
+        graph: &ActionGraph<'_>,
+        index: usize,
+    ) -> StepScore {
+        thread_local! {
+            static NAMES: std::cell::RefCell<features::Names> = std::cell::RefCell::default();
+        }
+        NAMES.with_borrow_mut(|buf| {
+            features::extract_step(ctx, graph, index, buf);
+            let names: Vec<&str> = buf.iter().collect();
+            self.score_names(graph, index, &names)
+        })
+    }
+
     /// [`Scorer::score_step`] from the step's feature names.
     fn score_names(&self, graph: &ActionGraph<'_>, index: usize, names: &[&str]) -> StepScore {
         // Hashed once for the scores, the rationale and the pattern search.
@@ -344,9 +355,10 @@ impl Guard {
             .iter()
             .filter(|s| s.is_proposed())
             .collect();
+        let ctx = features::PlanContext::new(graph);
         let mut scores: Vec<StepScore> = steps
             .iter()
-            .map(|s| self.tier1.score_step(graph, s.index))
+            .map(|s| self.tier1.score_in(&ctx, graph, s.index))
             .collect();
         if let Some(next) = &self.next {
             let picked: Vec<usize> = (0..steps.len())
