@@ -255,7 +255,10 @@ impl Triggers {
                 let mut found = false;
                 if let Some(args) = step.get("args") {
                     for_each_string(args, &mut |s| {
-                        found = found || values.iter().any(|v| *v == s.to_lowercase());
+                        if !found {
+                            let s = s.to_lowercase();
+                            found = values.contains(&s);
+                        }
                     });
                 }
                 found

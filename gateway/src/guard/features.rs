@@ -372,8 +372,8 @@ pub fn extract_step(ctx: &PlanContext, graph: &ActionGraph<'_>, index: usize, ou
         Args::Malformed { .. } => out.push("args:malformed"),
         Args::Json { value } => {
             let mut leaves = Vec::new();
-            leaves_of(value, "", &mut leaves);
-            for (_key, leaf) in &leaves {
+            leaves_of(value, &mut leaves);
+            for leaf in &leaves {
                 out.push_cat(&["sh:", shape(leaf)]);
                 if let Value::String(s) = leaf {
                     if s.len() < 40 {
@@ -575,15 +575,13 @@ fn source_name(s: Source) -> &'static str {
     }
 }
 
-fn leaves_of<'v>(v: &'v Value, key: &str, out: &mut Vec<(String, &'v Value)>) {
+/// The scalar leaves of `v` in document order (at most 16 items of each
+/// array).
+fn leaves_of<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
     match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                leaves_of(x, &k.to_lowercase(), out);
-            }
-        }
-        Value::Array(a) => a.iter().take(16).for_each(|x| leaves_of(x, key, out)),
-        other => out.push((key.to_owned(), other)),
+        Value::Object(o) => o.values().for_each(|x| leaves_of(x, out)),
+        Value::Array(a) => a.iter().take(16).for_each(|x| leaves_of(x, out)),
+        other => out.push(other),
     }
 }
 
