@@ -351,8 +351,7 @@ impl Pipeline {
             stage_us.insert("guard", micros(t.elapsed()));
         }
         let t = Instant::now();
-        let graph_json = graph.to_json();
-        let mut analysis = analysis_of(&graph_json);
+        let mut analysis = analysis_of(&graph);
         if let Some(scores) = &scores {
             for (id, score) in scores {
                 analysis.entry(id.clone()).or_default().score = Some(score.clone());
@@ -368,13 +367,13 @@ impl Pipeline {
             tool_pins_changed: meta.tool_pins_changed.clone(),
             guard_thresholds: scores.as_ref().and_then(|_| self.guard_thresholds()),
         };
-        let input = preflight_policies::build_input(graph_json, scores_json, &policy_meta);
         let engine = self.store(&meta.tenant).current();
         let ctx = preflight_policies::DecisionContext {
             decision_id: new_id(),
             model_id: self.guard_model_id().map(str::to_owned),
         };
-        let mut decision = engine.evaluate_built(&input, &ctx);
+        // The policy input is built only when some rule can fire.
+        let mut decision = engine.evaluate_graph(&graph, scores_json, &policy_meta, &ctx);
         stage_us.insert("policy", micros(t.elapsed()));
         for d in &mut decision.steps {
             // The guard's rationale explains a guard_threshold finding: show
@@ -423,7 +422,7 @@ impl Pipeline {
 /// harmful; the policy compares each category's score with a threshold, so
 /// it gets the joint probability `risk * p(category | harmful)`: a benign
 /// step (low risk) never crosses a category threshold.
-fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
+pub fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
     let map = scores
         .iter()
         .map(|(id, s)| {
@@ -458,44 +457,31 @@ fn load_guard(g: &GuardSettings) -> Result<Option<Guard>, PipelineSetupError> {
         .map_err(PipelineSetupError::Tier2)
 }
 
-/// Labels and provenance of each proposed step, from the graph JSON.
-fn analysis_of(graph: &serde_json::Value) -> BTreeMap<String, StepAnalysis> {
-    let mut out = BTreeMap::new();
-    let steps = graph
-        .get("steps")
-        .and_then(serde_json::Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    for s in steps {
-        if s.get("status").and_then(serde_json::Value::as_str) != Some("proposed") {
-            continue;
-        }
-        let Some(id) = s.get("step_id").and_then(serde_json::Value::as_str) else {
-            continue;
-        };
-        let labels = s
-            .get("labels")
-            .and_then(serde_json::Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(serde_json::Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.insert(
-            id.to_owned(),
-            StepAnalysis {
-                labels,
-                provenance: s
-                    .get("provenance")
-                    .cloned()
-                    .unwrap_or(serde_json::Value::Null),
-                score: None,
-            },
-        );
-    }
-    out
+/// Labels and provenance of each proposed step (as the graph's JSON writes
+/// them).
+fn analysis_of(graph: &ActionGraph<'_>) -> BTreeMap<String, StepAnalysis> {
+    graph
+        .plan
+        .steps
+        .iter()
+        .zip(&graph.steps)
+        .filter(|(s, _)| s.is_proposed())
+        .map(|(s, a)| {
+            (
+                s.id.clone(),
+                StepAnalysis {
+                    labels: a.labels.names().into_iter().map(str::to_owned).collect(),
+                    provenance: serde_json::Value::Array(
+                        a.provenance
+                            .iter()
+                            .map(preflight_adapters::graph::provenance_json)
+                            .collect(),
+                    ),
+                    score: None,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Outcomes for rendering: every step that is not a plain allow.

@@ -155,6 +155,37 @@ fn guard_risk(input: &Value, step_id: &str) -> Option<f64> {
     input.get("scores")?.get(step_id)?.get("risk")?.as_f64()
 }
 
+/// The decision when no rule fires, from the proposed steps' ids and tools
+/// and the guard scores by step id: what [`combine`] gives with no findings
+/// (every step allowed, with its guard risk).
+pub(crate) fn allow_all<'a>(
+    proposed: impl Iterator<Item = (&'a str, &'a str)>,
+    scores: Option<&Value>,
+    digest: &str,
+    ctx: &DecisionContext,
+) -> Decision {
+    let steps: Vec<StepDecision> = proposed
+        .map(|(id, tool)| StepDecision {
+            step_id: id.to_owned(),
+            tool: tool.to_owned(),
+            verdict: Verdict::Allow,
+            categories: Vec::new(),
+            risk: scores.and_then(|s| s.get(id)?.get("risk")?.as_f64()),
+            rules: Vec::new(),
+            reasons: Vec::new(),
+            rewrite: None,
+        })
+        .collect();
+    Decision {
+        decision_id: ctx.decision_id.clone(),
+        verdict: Verdict::Allow,
+        steps,
+        policy_digest: digest.to_owned(),
+        model_id: ctx.model_id.clone(),
+        latency_us: 0,
+    }
+}
+
 /// Combines the findings into the decision.
 pub(crate) fn combine(
     input: &Value,

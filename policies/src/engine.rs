@@ -21,6 +21,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use preflight_adapters::Verdict;
+use preflight_adapters::graph::ActionGraph;
 use regorus::utils::limits::ExecutionTimerConfig;
 use serde_json::Value;
 
@@ -29,7 +30,7 @@ use crate::decision::{self, Decision, DecisionContext, Finding};
 use crate::error::{Located, PolicyError, Result, locate};
 use crate::metadata::{self, RuleMeta};
 use crate::trigger::{self, Triggers};
-use crate::{fast_regex, lint, rego_input, schema};
+use crate::{RequestMeta, fast_regex, lint, rego_input, schema};
 
 /// The package every rule lives under: `preflight.rules.<id>`.
 pub const RULES_PACKAGE: &str = "preflight.rules.";
@@ -316,17 +317,80 @@ impl PolicyEngine {
     /// their conformance is what `tests/real_inputs.rs` checks, and skipping
     /// the walk saves a pass over every tool result on the hot path.
     pub(crate) fn findings_unchecked(&self, input: &Value) -> Result<Vec<Finding>> {
-        let facts = trigger::Input::new(input, &self.triggers);
-        let run: Vec<&str> = self
-            .rules
-            .keys()
-            .map(String::as_str)
-            .filter(|id| self.triggers.fires(id, &facts))
-            .collect();
+        let run = self.rules_to_run(input);
         if run.is_empty() {
             return Ok(Vec::new());
         }
         self.run_rules(rego_input::build(input, self.keep, &run, RUN_KEY), &run)
+    }
+
+    /// The rules whose trigger (`custom.when`) can fire on `input`; rules
+    /// without one always can. Only these are evaluated.
+    pub fn rules_to_run(&self, input: &Value) -> Vec<&str> {
+        let facts = trigger::Input::new(input, &self.triggers);
+        self.rules
+            .keys()
+            .map(String::as_str)
+            .filter(|id| self.triggers.fires(id, &facts))
+            .collect()
+    }
+
+    /// [`PolicyEngine::rules_to_run`] on the input that
+    /// `build_input(graph.to_json(), scores, meta)` would build, read from
+    /// the graph itself.
+    pub fn rules_to_run_on_graph(
+        &self,
+        graph: &ActionGraph<'_>,
+        scores: Option<&Value>,
+        meta: &RequestMeta,
+    ) -> Vec<&str> {
+        let steps = trigger::graph_steps(graph);
+        let facts = trigger::Input::of_graph(graph, &steps, scores, meta, &self.triggers);
+        self.rules
+            .keys()
+            .map(String::as_str)
+            .filter(|id| self.triggers.fires(id, &facts))
+            .collect()
+    }
+
+    /// Decides about the proposed steps of `graph` with the guard `scores`
+    /// (the policy input's `scores`) and `meta`: the decision
+    /// [`PolicyEngine::evaluate_built`] gives on
+    /// `build_input(graph.to_json(), scores, meta)`. When no rule's trigger
+    /// can fire on the graph, which is most traffic, every proposed step is
+    /// allowed without building that input at all; otherwise it is built
+    /// and evaluated. Debug builds evaluate the input in both cases and
+    /// panic when the shortcut disagrees, so every test that drives the
+    /// gateway checks it.
+    pub fn evaluate_graph(
+        &self,
+        graph: &ActionGraph<'_>,
+        scores: Option<Value>,
+        meta: &RequestMeta,
+        ctx: &DecisionContext,
+    ) -> Decision {
+        if !self
+            .rules_to_run_on_graph(graph, scores.as_ref(), meta)
+            .is_empty()
+        {
+            return self.evaluate_built(&crate::build_input(graph.to_json(), scores, meta), ctx);
+        }
+        let proposed = graph
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.is_proposed())
+            .map(|s| (s.id.as_str(), s.tool.as_str()));
+        let decision = decision::allow_all(proposed, scores.as_ref(), &self.digest, ctx);
+        if cfg!(debug_assertions) {
+            let input = crate::build_input(graph.to_json(), scores, meta);
+            let full = self.evaluate_built(&input, ctx);
+            assert_eq!(
+                decision, full,
+                "no rule can fire on the graph, yet the policy input decides otherwise: {input}"
+            );
+        }
+        decision
     }
 
     /// Every finding of every rule, on the whole input (nothing left out of

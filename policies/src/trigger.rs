@@ -42,7 +42,11 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
+use preflight_adapters::graph::{ActionGraph, StepAnalysis};
+use preflight_adapters::{Args, Step};
 use serde_json::Value;
+
+use crate::RequestMeta;
 
 /// One condition of a trigger, as written in METADATA.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -230,30 +234,30 @@ impl Triggers {
     }
 
     /// Whether `rule` must be evaluated on `input`.
-    pub(crate) fn fires(&self, rule: &str, input: &Input<'_>) -> bool {
+    pub(crate) fn fires<S: StepView>(&self, rule: &str, input: &Input<'_, S>) -> bool {
         let Some(alternatives) = self.rules.get(rule) else {
             return true;
         };
         input.proposed.iter().any(|step| {
             alternatives
                 .iter()
-                .any(|facts| facts.iter().all(|f| self.holds(f, step, input)))
+                .any(|facts| facts.iter().all(|f| self.holds(f, *step, input)))
         })
     }
 
-    fn holds(&self, fact: &Compiled, step: &Value, input: &Input<'_>) -> bool {
+    fn holds<S: StepView>(&self, fact: &Compiled, step: &S, input: &Input<'_, S>) -> bool {
         match fact {
-            Compiled::Label(l) => has_label(step, l),
-            Compiled::NotLabel(l) => !has_label(step, l),
-            Compiled::AnyLabel(l) => input.steps.iter().any(|s| has_label(s, l)),
+            Compiled::Label(l) => step.has_label(l),
+            Compiled::NotLabel(l) => !step.has_label(l),
+            Compiled::AnyLabel(l) => input.steps.iter().any(|s| s.has_label(l)),
             Compiled::Arg(None) | Compiled::ArgValue(None) | Compiled::Tool(None) => true,
-            Compiled::Arg(Some(keys)) => match step.get("args") {
+            Compiled::Arg(Some(keys)) => match step.args() {
                 Some(Value::Object(args)) => keys.iter().any(|k| args.contains_key(k)),
                 _ => false,
             },
             Compiled::ArgValue(Some(values)) => {
                 let mut found = false;
-                if let Some(args) = step.get("args") {
+                if let Some(args) = step.args() {
                     for_each_string(args, &mut |s| {
                         if !found {
                             let s = s.to_lowercase();
@@ -263,25 +267,21 @@ impl Triggers {
                 }
                 found
             }
-            Compiled::Tool(Some(tools)) => step
-                .get("tool")
-                .and_then(Value::as_str)
-                .is_none_or(|t| tools.iter().any(|x| x == t)),
+            Compiled::Tool(Some(tools)) => step.tool().is_none_or(|t| tools.iter().any(|x| x == t)),
             Compiled::AnyArgsMatch(None) => true,
             Compiled::AnyArgsMatch(Some(i)) => input.args_match(*i, &self.patterns[*i]),
-            Compiled::ProvenanceToolResult => provenance(step)
-                .any(|p| p.get("origin").and_then(Value::as_str) == Some("tool_result")),
-            Compiled::ProvenanceInjection => {
-                provenance(step).any(|p| p.get("in_injection") == Some(&Value::Bool(true)))
+            Compiled::ProvenanceToolResult => {
+                step.any_provenance(&mut |origin, _| origin == Some("tool_result"))
             }
-            Compiled::Scored => {
-                step.get("step_id")
-                    .is_none_or(|id| match (input.scores, id.as_str()) {
-                        (Some(Value::Object(scores)), Some(id)) => scores.contains_key(id),
-                        (Some(Value::Object(_)) | None, _) => false,
-                        _ => true,
-                    })
-            }
+            Compiled::ProvenanceInjection => step.any_provenance(&mut |_, injected| injected),
+            Compiled::Scored => match step.id() {
+                StepId::Missing => true,
+                id => match (input.scores, id) {
+                    (Some(Value::Object(scores)), StepId::Text(id)) => scores.contains_key(id),
+                    (Some(Value::Object(_)) | None, _) => false,
+                    _ => true,
+                },
+            },
             Compiled::RiskAtLeast(floor) => {
                 let Some(bound) = input.risk_floor(*floor) else {
                     return true;
@@ -289,20 +289,19 @@ impl Triggers {
                 let Some(Value::Object(scores)) = input.scores else {
                     return input.scores.is_some();
                 };
-                let Some(score) = step
-                    .get("step_id")
-                    .and_then(Value::as_str)
-                    .and_then(|id| scores.get(id))
-                else {
+                let StepId::Text(id) = step.id() else {
+                    return false;
+                };
+                let Some(score) = scores.get(id) else {
                     return false;
                 };
                 max_score(score).is_none_or(|m| m >= bound)
             }
-            Compiled::ToolChanged => match step.get("tool").and_then(Value::as_str) {
-                Some(tool) => input.changed_tools().contains(&tool),
+            Compiled::ToolChanged => match step.tool() {
+                Some(tool) => input.changed.contains(&tool),
                 None => true,
             },
-            Compiled::ArgsNull => step.get("args").is_none_or(Value::is_null),
+            Compiled::ArgsNull => step.args().is_none_or(Value::is_null),
             Compiled::Goal(word) => input.goal().contains(word.as_str()),
         }
     }
@@ -333,19 +332,6 @@ fn max_score(score: &Value) -> Option<f64> {
     Some(best)
 }
 
-fn has_label(step: &Value, label: &str) -> bool {
-    step.get("labels")
-        .and_then(Value::as_array)
-        .is_some_and(|ls| ls.iter().any(|l| l.as_str() == Some(label)))
-}
-
-fn provenance(step: &Value) -> impl Iterator<Item = &Value> {
-    step.get("provenance")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
 /// Every string in `v`, at any depth, object keys included.
 fn for_each_string<'a>(v: &'a Value, f: &mut impl FnMut(&'a str)) {
     match v {
@@ -359,19 +345,137 @@ fn for_each_string<'a>(v: &'a Value, f: &mut impl FnMut(&'a str)) {
     }
 }
 
+/// A step's `step_id` as the facts read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepId<'a> {
+    /// No `step_id`.
+    Missing,
+    /// A `step_id` that is not a string.
+    NotText,
+    /// The id.
+    Text(&'a str),
+}
+
+/// What the facts read of one step. The policy input's JSON provides it, and
+/// so does the typed [`ActionGraph`] the JSON is made from: the gateway asks
+/// the graph whether any rule can fire before building the JSON at all.
+/// Both must read the same facts (`gateway/tests/policy_graph_triggers.rs`
+/// compares them).
+pub(crate) trait StepView {
+    /// The `step_id`.
+    fn id(&self) -> StepId<'_>;
+    /// The `tool`, when it is a string.
+    fn tool(&self) -> Option<&str>;
+    /// Whether `labels` holds `label`.
+    fn has_label(&self, label: &str) -> bool;
+    /// The `args`, when present (`null` for malformed ones).
+    fn args(&self) -> Option<&Value>;
+    /// Whether `f(origin, in_injection)` holds for some provenance entry.
+    fn any_provenance(&self, f: &mut dyn FnMut(Option<&str>, bool) -> bool) -> bool;
+}
+
+impl StepView for Value {
+    fn id(&self) -> StepId<'_> {
+        match self.get("step_id") {
+            None => StepId::Missing,
+            Some(v) => v.as_str().map_or(StepId::NotText, StepId::Text),
+        }
+    }
+
+    fn tool(&self) -> Option<&str> {
+        self.get("tool").and_then(Value::as_str)
+    }
+
+    fn has_label(&self, label: &str) -> bool {
+        self.get("labels")
+            .and_then(Value::as_array)
+            .is_some_and(|ls| ls.iter().any(|l| l.as_str() == Some(label)))
+    }
+
+    fn args(&self) -> Option<&Value> {
+        self.get("args")
+    }
+
+    fn any_provenance(&self, f: &mut dyn FnMut(Option<&str>, bool) -> bool) -> bool {
+        self.get("provenance")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|p| {
+                f(
+                    p.get("origin").and_then(Value::as_str),
+                    p.get("in_injection") == Some(&Value::Bool(true)),
+                )
+            })
+    }
+}
+
+/// One step of an [`ActionGraph`], read as [`ActionGraph::to_json`] writes it.
+pub(crate) struct GraphStep<'a> {
+    step: &'a Step,
+    analysis: &'a StepAnalysis,
+}
+
+/// `null`, the `args` of a step whose arguments are malformed.
+static NULL: Value = Value::Null;
+
+impl StepView for GraphStep<'_> {
+    fn id(&self) -> StepId<'_> {
+        StepId::Text(&self.step.id)
+    }
+
+    fn tool(&self) -> Option<&str> {
+        Some(&self.step.tool)
+    }
+
+    fn has_label(&self, label: &str) -> bool {
+        self.analysis.labels.iter().any(|l| l.as_str() == label)
+    }
+
+    fn args(&self) -> Option<&Value> {
+        Some(match &self.step.args {
+            Args::Json { value } => value,
+            Args::Malformed { .. } => &NULL,
+        })
+    }
+
+    fn any_provenance(&self, f: &mut dyn FnMut(Option<&str>, bool) -> bool) -> bool {
+        self.analysis
+            .provenance
+            .iter()
+            .any(|p| f(Some(p.origin.name()), p.in_injection))
+    }
+}
+
+/// The steps of `graph` as [`Input::of_graph`] reads them.
+pub(crate) fn graph_steps<'a>(graph: &'a ActionGraph<'_>) -> Vec<GraphStep<'a>> {
+    graph
+        .plan
+        .steps
+        .iter()
+        .zip(&graph.steps)
+        .map(|(step, analysis)| GraphStep { step, analysis })
+        .collect()
+}
+
 /// The parts of a policy input the facts read, with the facts about the whole
 /// plan computed at most once per evaluation.
-pub(crate) struct Input<'a> {
-    steps: Vec<&'a Value>,
-    proposed: Vec<&'a Value>,
+pub(crate) struct Input<'a, S> {
+    steps: Vec<&'a S>,
+    proposed: Vec<&'a S>,
     scores: Option<&'a Value>,
-    root: &'a Value,
+    /// The smallest number in `meta.guard_thresholds`.
+    request_floor: Option<f64>,
+    /// The goal as written.
+    goal_text: Option<&'a str>,
+    /// The goal lower-cased, when a fact asks.
     goal: OnceCell<String>,
-    changed: OnceCell<Vec<&'a str>>,
+    /// Tools whose definition changed (`pin_changed`, `meta.tool_pins_changed`).
+    changed: Vec<&'a str>,
     matched: Vec<OnceCell<bool>>,
 }
 
-impl<'a> Input<'a> {
+impl<'a> Input<'a, Value> {
     /// Reads `input` for the triggers of `triggers`.
     pub(crate) fn new(input: &'a Value, triggers: &Triggers) -> Self {
         let steps: Vec<&Value> = input
@@ -385,65 +489,85 @@ impl<'a> Input<'a> {
             .copied()
             .filter(|s| s.get("status").and_then(Value::as_str) == Some("proposed"))
             .collect();
+        let pinned = input
+            .pointer("/graph/tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("pin_changed") == Some(&Value::Bool(true)))
+            .filter_map(|t| t.get("name").and_then(Value::as_str));
+        let named = input
+            .pointer("/meta/tool_pins_changed")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
         Input {
             steps,
             proposed,
             scores: input.get("scores"),
-            root: input,
+            request_floor: input.pointer("/meta/guard_thresholds").and_then(min_number),
+            goal_text: input.pointer("/graph/goal").and_then(Value::as_str),
             goal: OnceCell::new(),
-            changed: OnceCell::new(),
+            changed: pinned.chain(named).collect(),
             matched: vec![OnceCell::new(); triggers.patterns.len()],
         }
     }
+}
 
+impl<'a, 'g> Input<'a, GraphStep<'g>> {
+    /// What `build_input(graph.to_json(), scores, meta)` would give
+    /// [`Input::new`], read from the graph itself. `steps` are
+    /// [`graph_steps`] of `graph`.
+    pub(crate) fn of_graph(
+        graph: &'a ActionGraph<'_>,
+        steps: &'a [GraphStep<'g>],
+        scores: Option<&'a Value>,
+        meta: &'a RequestMeta,
+        triggers: &Triggers,
+    ) -> Self {
+        Input {
+            steps: steps.iter().collect(),
+            proposed: steps.iter().filter(|s| s.step.is_proposed()).collect(),
+            // `build_input` writes `{}` when there are no scores; every
+            // fact reads `{}` and no scores alike.
+            scores,
+            // Serialized, a number that is not finite becomes `null`,
+            // which `min_number` skips.
+            request_floor: meta.guard_thresholds.as_ref().and_then(|t| {
+                t.values()
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .reduce(f64::min)
+            }),
+            goal_text: graph.plan.goal.as_deref(),
+            goal: OnceCell::new(),
+            // The graph's JSON never sets `pin_changed`.
+            changed: meta.tool_pins_changed.iter().map(String::as_str).collect(),
+            matched: vec![OnceCell::new(); triggers.patterns.len()],
+        }
+    }
+}
+
+impl<S: StepView> Input<'_, S> {
     /// The smallest threshold a guard score could be compared with: the
     /// organisation's `floor` and every number in the request's
     /// `meta.guard_thresholds`. `None` when nothing bounds it.
     fn risk_floor(&self, floor: Option<f64>) -> Option<f64> {
-        let request = self
-            .root
-            .pointer("/meta/guard_thresholds")
-            .and_then(min_number);
-        match (floor, request) {
+        match (floor, self.request_floor) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
     fn goal(&self) -> &str {
-        self.goal.get_or_init(|| {
-            self.root
-                .pointer("/graph/goal")
-                .and_then(Value::as_str)
-                .map(str::to_lowercase)
-                .unwrap_or_default()
-        })
-    }
-
-    fn changed_tools(&self) -> &[&'a str] {
-        self.changed.get_or_init(|| {
-            let pinned = self
-                .root
-                .pointer("/graph/tools")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|t| t.get("pin_changed") == Some(&Value::Bool(true)))
-                .filter_map(|t| t.get("name").and_then(Value::as_str));
-            let named = self
-                .root
-                .pointer("/meta/tool_pins_changed")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str);
-            pinned.chain(named).collect()
-        })
+        self.goal
+            .get_or_init(|| self.goal_text.map(str::to_lowercase).unwrap_or_default())
     }
 
     fn args_match(&self, i: usize, re: &regex::Regex) -> bool {
         *self.matched[i].get_or_init(|| {
-            self.steps.iter().filter_map(|s| s.get("args")).any(|args| {
+            self.steps.iter().filter_map(|s| s.args()).any(|args| {
                 let mut hit = false;
                 for_each_string(args, &mut |s| hit = hit || re.is_match(s));
                 hit || serde_json::to_string(args).is_ok_and(|json| re.is_match(&json))

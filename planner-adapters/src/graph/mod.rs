@@ -424,7 +424,8 @@ fn annotations_json(a: &crate::plan::ToolAnnotations) -> Value {
 
 /// One provenance entry as its serde form (`source_steps` skipped, `short`
 /// only when set).
-fn provenance_json(p: &Provenance) -> Value {
+/// One provenance entry as the graph's JSON writes it (`steps[].provenance[]`).
+pub fn provenance_json(p: &Provenance) -> Value {
     let mut o = Map::with_capacity(7);
     o.insert("path".into(), p.path.clone().into());
     o.insert("value".into(), p.value.clone().into());
