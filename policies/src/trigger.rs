@@ -22,6 +22,11 @@
 //! cannot judge (a config list missing from `data.config`, a pattern that
 //! does not compile, a malformed step) counts as present: the rule runs.
 //!
+//! The facts are read through one `StepView` trait from the policy input's JSON or,
+//! on the gateway's request path, straight from the typed ActionGraph the
+//! JSON would be made from, so a request where no rule can fire never builds
+//! the JSON (`PolicyEngine::evaluate_graph`).
+//!
 //! | fact | holds when |
 //! |---|---|
 //! | `label:X` | the proposed step carries label X |
