@@ -20,7 +20,7 @@ use super::redact::Redactor;
 use super::segment::TornTail;
 use super::settings::{AllowRecording, AuditSettings};
 use super::time;
-use super::writer::{self, Ack, Gate, Job, Msg, Writer, WriterReport};
+use super::writer::{self, Ack, Doorbell, Gate, Job, Msg, Writer, WriterReport};
 
 /// Entry point: opens a data directory's audit log for writing.
 #[derive(Debug)]
@@ -42,6 +42,7 @@ impl AuditLog {
             AuditMetrics::add(&metrics.torn_tails_repaired, 1);
         }
         let gate = Arc::new(Gate::default());
+        let bell = Arc::new(Doorbell::default());
         let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) =
             std::sync::mpsc::sync_channel(settings.queue_capacity);
         let (done_tx, done_rx) = oneshot::channel();
@@ -55,6 +56,7 @@ impl AuditLog {
             metrics.clone(),
             gate.clone(),
             otlp,
+            bell.clone(),
         );
         let thread = std::thread::Builder::new()
             .name("preflight-audit-writer".into())
@@ -70,6 +72,7 @@ impl AuditLog {
                 redactor,
                 metrics,
                 gate,
+                bell,
                 allow: settings.allow,
                 capacity: settings.queue_capacity,
             }),
@@ -134,6 +137,8 @@ struct Inner {
     redactor: Redactor,
     metrics: Arc<AuditMetrics>,
     gate: Arc<Gate>,
+    /// Wakes the writer (see [`Doorbell`]).
+    bell: Arc<Doorbell>,
     allow: AllowRecording,
     capacity: usize,
 }
@@ -256,6 +261,7 @@ impl AuditHandle {
             rec.ts = time::now_rfc3339();
         }
         let durable = rec.needs_durability();
+        let urgent = durable || ack.is_some();
         self.inner.redactor.redact_record(&mut rec);
         let body = serde_json::to_vec(&rec)?;
         let metrics = &self.inner.metrics;
@@ -276,6 +282,7 @@ impl AuditHandle {
         };
         match sent {
             Some(Ok(())) => {
+                self.inner.bell.ring(urgent);
                 AuditMetrics::add(&metrics.enqueued, 1);
                 Ok(())
             }
@@ -305,6 +312,9 @@ impl AuditHandle {
                     .unwrap_or(Err(()))
             }
         };
+        if sent.is_ok() {
+            self.inner.bell.ring(true);
+        }
         sent.map_err(|()| self.inner.stopped_error())
     }
 }
