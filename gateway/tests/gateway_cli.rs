@@ -57,6 +57,17 @@ fn check_config_accepts_a_valid_file_and_names_the_bad_key_of_an_invalid_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_answers_every_accepted_request_then_exits_cleanly() {
+    sigterm_under_load(false).await;
+}
+
+/// On one core `preflight serve` runs a single-thread runtime: the same
+/// load, drain and exit, with the server pinned to one CPU (`taskset`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_one_core_the_server_answers_concurrent_requests_and_drains_on_sigterm() {
+    sigterm_under_load(true).await;
+}
+
+async fn sigterm_under_load(one_core: bool) {
     let slow = Script {
         delay: Duration::from_millis(500),
         ..Script::json(&serde_json::json!({
@@ -66,14 +77,25 @@ async fn sigterm_under_load_answers_every_accepted_request_then_exits_cleanly() 
     };
     let up = upstream(vec![slow]).await;
     let config = temp_config(
-        "serve.toml",
+        if one_core {
+            "serve-one-core.toml"
+        } else {
+            "serve.toml"
+        },
         &CHAT_UPSTREAM.replace("{upstream}", &format!("http://{}", up.addr)),
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+    let mut command = if one_core {
+        let mut c = tokio::process::Command::new("taskset");
+        c.args(["-c", "0", env!("CARGO_BIN_EXE_preflight")]);
+        c
+    } else {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+    };
+    let mut child = command
         .args([
             "serve",
             "--listen",
@@ -82,7 +104,11 @@ async fn sigterm_under_load_answers_every_accepted_request_then_exits_cleanly() 
         ])
         .arg(&config)
         .arg("--data-dir")
-        .arg(config.with_file_name("serve-data"))
+        .arg(config.with_file_name(if one_core {
+            "serve-data-one-core"
+        } else {
+            "serve-data"
+        }))
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()

@@ -47,7 +47,16 @@ pub fn run(args: ServeArgs) -> CliResult {
         }
         return Ok(0);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // On one core (a pinned deployment, a small container) a single-thread
+    // runtime serves everything on the main thread: no worker hand-offs and
+    // no work-stealing bookkeeping per task.
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")
