@@ -327,12 +327,7 @@ impl PolicyEngine {
     /// The rules whose trigger (`custom.when`) can fire on `input`; rules
     /// without one always can. Only these are evaluated.
     pub fn rules_to_run(&self, input: &Value) -> Vec<&str> {
-        let facts = trigger::Input::new(input, &self.triggers);
-        self.rules
-            .keys()
-            .map(String::as_str)
-            .filter(|id| self.triggers.fires(id, &facts))
-            .collect()
+        self.rules_firing(&trigger::Input::new(input, &self.triggers))
     }
 
     /// [`PolicyEngine::rules_to_run`] on the input that
@@ -345,11 +340,21 @@ impl PolicyEngine {
         meta: &RequestMeta,
     ) -> Vec<&str> {
         let steps = trigger::graph_steps(graph);
-        let facts = trigger::Input::of_graph(graph, &steps, scores, meta, &self.triggers);
+        self.rules_firing(&trigger::Input::of_graph(
+            graph,
+            &steps,
+            scores,
+            meta,
+            &self.triggers,
+        ))
+    }
+
+    /// The rules whose trigger can fire on `facts`, in id order.
+    fn rules_firing<S: trigger::StepView>(&self, facts: &trigger::Input<'_, S>) -> Vec<&str> {
         self.rules
             .keys()
             .map(String::as_str)
-            .filter(|id| self.triggers.fires(id, &facts))
+            .filter(|id| self.triggers.fires(id, facts))
             .collect()
     }
 
