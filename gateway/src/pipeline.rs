@@ -351,12 +351,6 @@ impl Pipeline {
             stage_us.insert("guard", micros(t.elapsed()));
         }
         let t = Instant::now();
-        let mut analysis = analysis_of(&graph);
-        if let Some(scores) = &scores {
-            for (id, score) in scores {
-                analysis.entry(id.clone()).or_default().score = Some(score.clone());
-            }
-        }
         let scores_json = scores.as_ref().map(scores_input);
         let policy_meta = preflight_policies::RequestMeta {
             tenant: meta.tenant.to_string(),
@@ -374,6 +368,10 @@ impl Pipeline {
         };
         // The policy input is built only when some rule can fire.
         let mut decision = engine.evaluate_graph(&graph, scores_json, &policy_meta, &ctx);
+        let mut analysis = analysis_of(&graph);
+        for (id, score) in scores.into_iter().flatten() {
+            analysis.entry(id).or_default().score = Some(score);
+        }
         stage_us.insert("policy", micros(t.elapsed()));
         for d in &mut decision.steps {
             // The guard's rationale explains a guard_threshold finding: show
@@ -423,26 +421,26 @@ impl Pipeline {
 /// it gets the joint probability `risk * p(category | harmful)`: a benign
 /// step (low risk) never crosses a category threshold.
 pub fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    // Built by hand: `json!` would serialize (deep-copy) the category map
+    // once more, on every judged request.
     let map = scores
         .iter()
         .map(|(id, s)| {
-            let categories: serde_json::Map<String, serde_json::Value> = s
+            let categories: Map<String, Value> = s
                 .categories
                 .iter()
-                .map(|(c, p)| (c.clone(), serde_json::json!((s.risk * p).clamp(0.0, 1.0))))
+                .map(|(c, p)| (c.clone(), Value::from((s.risk * p).clamp(0.0, 1.0))))
                 .collect();
-            (
-                id.clone(),
-                serde_json::json!({
-                    "risk": s.risk.clamp(0.0, 1.0),
-                    "category": s.category,
-                    "categories": categories,
-                    "rationale": s.rationale,
-                }),
-            )
+            let mut o = Map::with_capacity(4);
+            o.insert("risk".into(), Value::from(s.risk.clamp(0.0, 1.0)));
+            o.insert("category".into(), Value::from(s.category.as_str()));
+            o.insert("categories".into(), Value::Object(categories));
+            o.insert("rationale".into(), Value::from(s.rationale.as_str()));
+            (id.clone(), Value::Object(o))
         })
         .collect();
-    serde_json::Value::Object(map)
+    Value::Object(map)
 }
 
 /// Loads the guard named by the settings (none in rules-only mode).
@@ -588,6 +586,38 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use preflight_adapters::{Args, Format};
+
+    #[test]
+    fn policy_scores_hold_the_clamped_risk_and_joint_category_scores() {
+        let score = StepScore {
+            risk: 1.5,
+            category: "privacy.exfiltration".into(),
+            categories: [
+                ("privacy.exfiltration".to_owned(), 0.5f32),
+                ("financial.loss".to_owned(), 0.25),
+            ]
+            .into_iter()
+            .collect(),
+            tier: 1,
+            rationale: "why".into(),
+        };
+        let scores: BTreeMap<String, StepScore> = [("s1".to_owned(), score)].into_iter().collect();
+        let json = scores_input(&scores);
+        assert_eq!(
+            json,
+            serde_json::json!({"s1": {
+                "risk": 1.0,
+                "category": "privacy.exfiltration",
+                "categories": {"financial.loss": 0.375, "privacy.exfiltration": 0.75},
+                "rationale": "why"
+            }})
+        );
+        // Keys in schema order, categories in the model's order.
+        assert_eq!(
+            json.to_string(),
+            r#"{"s1":{"risk":1.0,"category":"privacy.exfiltration","categories":{"financial.loss":0.375,"privacy.exfiltration":0.75},"rationale":"why"}}"#
+        );
+    }
 
     #[test]
     fn ids_are_unique_hex_across_pool_refills() {
