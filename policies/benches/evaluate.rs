@@ -8,6 +8,7 @@
 mod conversation;
 
 use conversation::{conversation, gateway_exchange, gateway_input, input, risky_input};
+use preflight_adapters::Plan;
 use preflight_policies::{Bundle, DecisionContext, PolicyEngine, RequestMeta, run_tests};
 use serde_json::Value;
 
@@ -15,36 +16,20 @@ fn main() {
     divan::main();
 }
 
-/// The policy alone: input validation, Rego evaluation, combination.
-#[divan::bench]
-fn evaluate_20_steps(b: divan::Bencher) {
+/// Times `PolicyEngine::evaluate` of the default bundle on `input`.
+fn bench_evaluate(b: divan::Bencher, input: Value) {
     let Ok(engine) = PolicyEngine::embedded() else {
         return;
     };
-    let input = input();
     let ctx = DecisionContext::default();
     b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
 }
 
-/// The 20-step conversation ending in `git push --force`: the rules whose
-/// triggers hold (five) run in regorus — the cost when a call is risky.
-#[divan::bench]
-fn evaluate_20_steps_risky_call(b: divan::Bencher) {
+/// Times `PolicyEngine::evaluate_plan` (graph + policy) on `plan`.
+fn bench_evaluate_plan(b: divan::Bencher, plan: Plan) {
     let Ok(engine) = PolicyEngine::embedded() else {
         return;
     };
-    let input = risky_input();
-    let ctx = DecisionContext::default();
-    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
-}
-
-/// Graph + policy from a parsed plan (what the gateway runs per response).
-#[divan::bench]
-fn graph_and_evaluate_20_steps(b: divan::Bencher) {
-    let Ok(engine) = PolicyEngine::embedded() else {
-        return;
-    };
-    let plan = conversation();
     let (meta, ctx) = (RequestMeta::default(), DecisionContext::default());
     b.bench(|| {
         engine
@@ -52,6 +37,25 @@ fn graph_and_evaluate_20_steps(b: divan::Bencher) {
             .steps
             .len()
     });
+}
+
+/// The policy alone: input validation, Rego evaluation, combination.
+#[divan::bench]
+fn evaluate_20_steps(b: divan::Bencher) {
+    bench_evaluate(b, input());
+}
+
+/// The 20-step conversation ending in `git push --force`: the rules whose
+/// triggers hold (five) run in regorus — the cost when a call is risky.
+#[divan::bench]
+fn evaluate_20_steps_risky_call(b: divan::Bencher) {
+    bench_evaluate(b, risky_input());
+}
+
+/// Graph + policy from a parsed plan (what the gateway runs per response).
+#[divan::bench]
+fn graph_and_evaluate_20_steps(b: divan::Bencher) {
+    bench_evaluate_plan(b, conversation());
 }
 
 /// Parts of `evaluate_20_steps`, to see where the time goes.
@@ -109,9 +113,6 @@ fn one_rule(b: divan::Bencher, rule: &str) {
 /// The input without tool-result texts: the cost of converting them.
 #[divan::bench]
 fn evaluate_20_steps_without_results(b: divan::Bencher) {
-    let Ok(engine) = PolicyEngine::embedded() else {
-        return;
-    };
     let mut input = input();
     if let Some(steps) = input
         .pointer_mut("/graph/steps")
@@ -121,34 +122,18 @@ fn evaluate_20_steps_without_results(b: divan::Bencher) {
             s["result"] = Value::Null;
         }
     }
-    let ctx = DecisionContext::default();
-    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+    bench_evaluate(b, input);
 }
 
 /// The gateway's per-request case: a short chat, two proposed calls
 /// (`planner-adapters/benches/data/chat-*.json`, the perf harness's exchange).
 #[divan::bench]
 fn evaluate_gateway_exchange(b: divan::Bencher) {
-    let Ok(engine) = PolicyEngine::embedded() else {
-        return;
-    };
-    let input = gateway_input();
-    let ctx = DecisionContext::default();
-    b.bench(|| engine.evaluate(divan::black_box(&input), &ctx).steps.len());
+    bench_evaluate(b, gateway_input());
 }
 
 /// Graph + policy for the gateway's exchange, from the parsed plan.
 #[divan::bench]
 fn graph_and_evaluate_gateway_exchange(b: divan::Bencher) {
-    let Ok(engine) = PolicyEngine::embedded() else {
-        return;
-    };
-    let plan = gateway_exchange();
-    let (meta, ctx) = (RequestMeta::default(), DecisionContext::default());
-    b.bench(|| {
-        engine
-            .evaluate_plan(divan::black_box(&plan), None, &meta, &ctx)
-            .steps
-            .len()
-    });
+    bench_evaluate_plan(b, gateway_exchange());
 }

@@ -233,14 +233,7 @@ impl Tier1 {
         // Hashed once for the scores, the rationale and the pattern search.
         let hashed: Vec<_> = names.iter().map(|n| hash(n, self.model.bits)).collect();
         let out = self.model.forward(&hashed);
-        let (best, p) = out
-            .categories
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f32::MIN),
-                |acc, (i, p)| if *p > acc.1 { (i, *p) } else { acc },
-            );
+        let (best, p) = top_category(&out.categories);
         let categories = CATEGORIES
             .iter()
             .zip(out.categories)
@@ -272,6 +265,15 @@ impl Tier1 {
             rationale,
         }
     }
+}
+
+/// The index and probability of the most likely category (the first of
+/// equals; `(0, f32::MIN)` when there are none).
+pub fn top_category(probs: &[f32]) -> (usize, f32) {
+    probs.iter().enumerate().fold(
+        (0, f32::MIN),
+        |acc, (i, p)| if *p > acc.1 { (i, *p) } else { acc },
+    )
 }
 
 /// The escalation a tier-1 model's metadata asks for (its band, else none).

@@ -423,14 +423,7 @@ impl Scorer for Tier2Scorer {
 
 /// Tier 2's score, explained next to tier 1's evidence.
 pub fn combine(out: &Tier2Output, first: &StepScore) -> StepScore {
-    let (best, p) = out
-        .categories
-        .iter()
-        .enumerate()
-        .fold(
-            (0, f32::MIN),
-            |acc, (i, p)| if *p > acc.1 { (i, *p) } else { acc },
-        );
+    let (best, p) = super::top_category(&out.categories);
     let category = CATEGORIES
         .get(best)
         .copied()

@@ -250,13 +250,7 @@ pub fn train_heads(
     let mut rng = s.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut losses = Vec::with_capacity(s.epochs);
     for _ in 0..s.epochs {
-        // Fisher-Yates with xorshift: same seed, same order.
-        for i in (1..order.len()).rev() {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            order.swap(i, (rng % (i as u64 + 1)) as usize);
-        }
+        shuffle(&mut order, &mut rng);
         let (mut total, mut batches) = (0f32, 0usize);
         for chunk in order.chunks(s.batch.max(1)) {
             let idx = Tensor::from_slice(chunk, chunk.len(), &device)?;
@@ -274,6 +268,17 @@ pub fn train_heads(
         losses.push(total / batches.max(1) as f32);
     }
     Ok((heads.detached(), losses))
+}
+
+/// Fisher-Yates with xorshift: the same seed gives the same order (both
+/// trainers shuffle their examples with it every epoch).
+fn shuffle<T>(order: &mut [T], rng: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        order.swap(i, (*rng % (i as u64 + 1)) as usize);
+    }
 }
 
 /// Trains the heads together with the encoder's trainable top layers
@@ -309,12 +314,7 @@ pub fn finetune(
     let mut rng = s.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut losses = Vec::with_capacity(s.epochs);
     for _ in 0..s.epochs {
-        for i in (1..order.len()).rev() {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            order.swap(i, (rng % (i as u64 + 1)) as usize);
-        }
+        shuffle(&mut order, &mut rng);
         let (mut total, mut batches) = (0f32, 0usize);
         for chunk in order.chunks(s.batch.max(1)) {
             let batch: Vec<Example> = chunk.iter().map(|i| examples[*i].clone()).collect();
