@@ -235,15 +235,7 @@ pub fn train_heads(
     s: Settings,
 ) -> CResult<(Heads, Vec<f32>)> {
     let device = x.device().clone();
-    let (heads, vars) = Heads::init(dim, EXTRA, s.hidden, s.seed, &device)?;
-    let mut opt = AdamW::new(
-        vars,
-        ParamsAdamW {
-            lr: s.learning_rate,
-            weight_decay: s.weight_decay,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let (heads, mut opt) = new_heads(dim, &s, &device)?;
     let (y, c, m) = targets(examples, &device)?;
     let n = examples.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
@@ -270,6 +262,21 @@ pub fn train_heads(
     Ok((heads.detached(), losses))
 }
 
+/// Freshly initialized heads over `dim`-wide embeddings and their optimizer
+/// (both trainers start from these).
+fn new_heads(dim: usize, s: &Settings, device: &Device) -> CResult<(Heads, AdamW)> {
+    let (heads, vars) = Heads::init(dim, EXTRA, s.hidden, s.seed, device)?;
+    let opt = AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: s.learning_rate,
+            weight_decay: s.weight_decay,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    Ok((heads, opt))
+}
+
 /// Fisher-Yates with xorshift: the same seed gives the same order (both
 /// trainers shuffle their examples with it every epoch).
 fn shuffle<T>(order: &mut [T], rng: &mut u64) {
@@ -292,15 +299,7 @@ pub fn finetune(
     encoder_learning_rate: f64,
 ) -> CResult<(Heads, Vec<f32>)> {
     let device = encoder.device.clone();
-    let (heads, vars) = Heads::init(encoder.dim(), EXTRA, s.hidden, s.seed, &device)?;
-    let mut opt_heads = AdamW::new(
-        vars,
-        ParamsAdamW {
-            lr: s.learning_rate,
-            weight_decay: s.weight_decay,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let (heads, mut opt_heads) = new_heads(encoder.dim(), &s, &device)?;
     let enc_vars = encoder.bert.vars().iter().map(|(_, v)| v.clone()).collect();
     let mut opt_enc = AdamW::new(
         enc_vars,
