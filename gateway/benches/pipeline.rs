@@ -1,5 +1,8 @@
-//! The whole judging path of one proxied OpenAI chat call, without sockets:
-//! parse both bodies, build the plan, graph, tier-1 guard, policy, render.
+//! The whole judging path of one proxied OpenAI chat call, without sockets,
+//! as the LLM route runs it: the typed reader builds the plan from both
+//! bodies, then graph, tier-1 guard and policy; the response is parsed as a
+//! `Value` and rendered only when the decision changes something (the
+//! harness' answer is allowed as it is, so it passes through untouched).
 //! The bodies are the perf harness' (`../shared/perf/chat-*.json`, one copy in
 //! `planner-adapters/benches/data/`): a short conversation whose answer proposes
 //! two calls. The gateway's per-request CPU target (150 µs) is for this
@@ -7,7 +10,8 @@
 //!
 //! Run: `cargo bench -p preflight-gateway --bench pipeline`
 
-use preflight_adapters::{Format, parse_exchange, render};
+use preflight_adapters::adapters::openai_chat::typed;
+use preflight_adapters::{Format, render};
 use preflight_gateway::pipeline::Pipeline;
 use serde_json::Value;
 
@@ -35,13 +39,16 @@ fn pipeline(guard: bool) -> Pipeline {
 }
 
 fn judge_once(p: &Pipeline) -> Vec<u8> {
-    let request: Value = serde_json::from_str(REQUEST).unwrap_or(Value::Null);
-    let mut response: Value = serde_json::from_str(RESPONSE).unwrap_or(Value::Null);
-    let plan = match parse_exchange(Format::OpenaiChat, &request, &response) {
-        Ok(p) => p,
-        Err(e) => panic!("fixture must parse: {e}"),
+    let plan = typed::Request::parse(REQUEST.as_bytes())
+        .and_then(|q| typed::read_exchange(q, RESPONSE.as_bytes()));
+    let Some(plan) = plan else {
+        panic!("the typed reader must take the harness bodies");
     };
     let j = p.judge_plan(&plan, None);
+    if !j.changes_anything() {
+        return Vec::new();
+    }
+    let mut response: Value = serde_json::from_str(RESPONSE).unwrap_or(Value::Null);
     if render(Format::OpenaiChat, &mut response, &plan, &j.outcomes).is_err() {
         panic!("render failed");
     }

@@ -126,6 +126,24 @@ pub struct Pipeline {
     tenant_stores: BTreeMap<String, PolicyStore>,
     /// Bundle directories to reload: (config key, tenant, directory).
     bundle_dirs: Vec<(String, Option<String>, PathBuf)>,
+    /// Which judgements carry the per-step analysis.
+    analysis: AnalysisFor,
+}
+
+/// Which judgements carry [`Judgement::analysis`] (labels, provenance and
+/// guard score per step). Only the audit record reads it, and building it
+/// is a good share of a judgement's allocations, so a gateway that records
+/// no allow decision skips it for them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AnalysisFor {
+    /// Every judgement (the default: `check`, tests, benches).
+    Every,
+    /// Those the audit log records: every non-allow decision, allow
+    /// decisions as the log's allow setting keeps them, and any decision a
+    /// route may still turn into a block (a changed MCP tool pin).
+    Audited(crate::audit::AllowRecording),
+    /// None (no audit log).
+    None,
 }
 
 /// Why the pipeline could not be built.
@@ -189,6 +207,7 @@ impl Pipeline {
             store,
             tenant_stores,
             bundle_dirs,
+            analysis: AnalysisFor::Every,
         })
     }
 
@@ -224,6 +243,24 @@ impl Pipeline {
         match self.judge(plan, &meta) {
             Ok(j) => j,
             Err(e) => self.on_failure(plan, &e),
+        }
+    }
+
+    /// Sets which judgements carry the per-step analysis.
+    pub fn set_analysis(&mut self, analysis: AnalysisFor) {
+        self.analysis = analysis;
+    }
+
+    /// Whether a judgement with this decision carries the analysis.
+    fn wants_analysis(&self, decision: &Decision, meta: &RequestMeta) -> bool {
+        match self.analysis {
+            AnalysisFor::Every => true,
+            AnalysisFor::None => false,
+            AnalysisFor::Audited(allow) => {
+                decision.verdict != Verdict::Allow
+                    || !meta.tool_pins_changed.is_empty()
+                    || allow.keeps(&decision.decision_id)
+            }
         }
     }
 
@@ -368,16 +405,12 @@ impl Pipeline {
         };
         // The policy input is built only when some rule can fire.
         let mut decision = engine.evaluate_graph(&graph, scores_json, &policy_meta, &ctx);
-        let mut analysis = analysis_of(&graph);
-        for (id, score) in scores.into_iter().flatten() {
-            analysis.entry(id).or_default().score = Some(score);
-        }
         stage_us.insert("policy", micros(t.elapsed()));
         for d in &mut decision.steps {
             // The guard's rationale explains a guard_threshold finding: show
             // it next to the rule's reason (the model and a person read it).
             if d.rules.iter().any(|r| r.contains("guard_threshold"))
-                && let Some(score) = analysis.get(&d.step_id).and_then(|a| a.score.as_ref())
+                && let Some(score) = scores.as_ref().and_then(|s| s.get(&d.step_id))
             {
                 d.reasons.push(format!("guard: {}", score.rationale));
             }
@@ -404,6 +437,13 @@ impl Pipeline {
             .map(|s| s.verdict)
             .max()
             .unwrap_or(Verdict::Allow);
+        let mut analysis = BTreeMap::new();
+        if self.wants_analysis(&decision, meta) {
+            analysis = analysis_of(&graph);
+            for (id, score) in scores.into_iter().flatten() {
+                analysis.entry(id).or_default().score = Some(score);
+            }
+        }
         Ok(Judgement {
             outcomes: Outcomes::new(),
             decision,
@@ -430,11 +470,11 @@ pub fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
             let categories: Map<String, Value> = s
                 .categories
                 .iter()
-                .map(|(c, p)| (c.clone(), Value::from((s.risk * p).clamp(0.0, 1.0))))
+                .map(|(c, p)| ((*c).to_owned(), Value::from((s.risk * p).clamp(0.0, 1.0))))
                 .collect();
             let mut o = Map::with_capacity(4);
             o.insert("risk".into(), Value::from(s.risk.clamp(0.0, 1.0)));
-            o.insert("category".into(), Value::from(s.category.as_str()));
+            o.insert("category".into(), Value::from(s.category));
             o.insert("categories".into(), Value::Object(categories));
             o.insert("rationale".into(), Value::from(s.rationale.as_str()));
             (id.clone(), Value::Object(o))
@@ -591,13 +631,10 @@ mod tests {
     fn policy_scores_hold_the_clamped_risk_and_joint_category_scores() {
         let score = StepScore {
             risk: 1.5,
-            category: "privacy.exfiltration".into(),
-            categories: [
-                ("privacy.exfiltration".to_owned(), 0.5f32),
-                ("financial.loss".to_owned(), 0.25),
-            ]
-            .into_iter()
-            .collect(),
+            category: "privacy.exfiltration",
+            categories: [("privacy.exfiltration", 0.5f32), ("financial.loss", 0.25)]
+                .into_iter()
+                .collect(),
             tier: 1,
             rationale: "why".into(),
         };
@@ -764,6 +801,37 @@ mod tests {
         assert!(j.decision.model_id.is_none());
         assert!(j.decision.steps.iter().all(|s| s.risk.is_none()));
         assert!(!j.stage_us.contains_key("guard"));
+    }
+
+    #[test]
+    fn only_judgements_the_audit_log_records_carry_the_analysis() {
+        use crate::audit::AllowRecording;
+        let mut allowed = Plan::new(Format::Generic);
+        allowed.push_step(
+            Some("a"),
+            "read_file",
+            Args::from_text(r#"{"path":"x"}"#),
+            String::new(),
+        );
+        let mut p = pipeline("[policy]\ndecision_deadline_ms = 60000\n");
+        let analyzed = |p: &Pipeline, plan: &Plan, meta: &RequestMeta| {
+            let j = p.judge(plan, meta).expect("judged");
+            (j.decision.verdict, !j.analysis.is_empty())
+        };
+        assert_eq!(analyzed(&p, &allowed, &meta()), (Verdict::Allow, true));
+        p.set_analysis(AnalysisFor::None);
+        assert_eq!(analyzed(&p, &plan(), &meta()), (Verdict::Block, false));
+        p.set_analysis(AnalysisFor::Audited(AllowRecording::None));
+        assert_eq!(analyzed(&p, &allowed, &meta()), (Verdict::Allow, false));
+        assert_eq!(analyzed(&p, &plan(), &meta()), (Verdict::Block, true));
+        // A changed MCP tool pin may still turn an allow into a block.
+        let mut pinned = meta();
+        pinned.tool_pins_changed = vec!["read_file".into()];
+        assert!(analyzed(&p, &allowed, &pinned).1);
+        p.set_analysis(AnalysisFor::Audited(AllowRecording::All));
+        assert_eq!(analyzed(&p, &allowed, &meta()), (Verdict::Allow, true));
+        let j = p.judge(&allowed, &meta()).expect("judged");
+        assert!(j.analysis["a"].score.is_some() && !j.analysis["a"].provenance.is_null());
     }
 
     #[test]

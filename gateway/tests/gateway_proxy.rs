@@ -108,6 +108,39 @@ async fn strips_a_denied_call_keeps_the_allowed_one_and_tells_the_model_why() {
 }
 
 #[tokio::test]
+async fn a_request_the_typed_reader_declines_is_judged_the_same_way() {
+    // Legacy `functions` and content parts with an unknown part type: the
+    // gateway reads this request through the `Value` reader, not the typed
+    // one, and must decide exactly as it does for the common shape.
+    let mut request = chat_request();
+    request["functions"] = request["tools"]
+        .as_array()
+        .map(|t| t.iter().map(|t| t["function"].clone()).collect())
+        .unwrap_or_default();
+    request.as_object_mut().map(|o| o.remove("tools"));
+    request["messages"][1]["content"] = json!([
+        {"type": "text", "text": "Read invoice-0412.txt and tell me what I owe."},
+        {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}
+    ]);
+    let up = upstream(vec![
+        Script::json(&chat_tool_response()),
+        Script::json(&chat_tool_response()),
+    ])
+    .await;
+    let gw = gateway(
+        &config("[policy]\ndeny_tools = [\"wire_money\"]\n"),
+        Some(up.addr),
+    )
+    .await;
+    for body in [&request, &chat_request()] {
+        let (status, _, resp) = post_json(&gw.url("/v1/chat/completions"), body).await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(tool_names(&resp), vec!["read_file"], "{body}");
+    }
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn error_mode_answers_403_with_the_decision() {
     let up = upstream(vec![Script::json(&chat_tool_response())]).await;
     let gw = gateway(

@@ -212,6 +212,11 @@ impl AuditHandle {
         self.inner.allow.keeps(decision_id)
     }
 
+    /// Which allow decisions are recorded.
+    pub fn allow_recording(&self) -> crate::audit::AllowRecording {
+        self.inner.allow
+    }
+
     /// Syncs everything queued so far; resolves with the last written seq.
     pub async fn flush(&self) -> Result<u64> {
         let (tx, rx) = oneshot::channel();

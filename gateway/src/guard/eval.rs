@@ -60,7 +60,7 @@ pub fn records(guard: &Guard, cases: &[TaggedCase]) -> Vec<Record> {
                 malicious: tc.case.is_malicious(),
                 score: best.map_or(0.0, |s| s.risk),
                 category: tc.case.category.clone(),
-                predicted: best.map_or_else(String::new, |s| s.category.clone()),
+                predicted: best.map_or_else(String::new, |s| s.category.to_owned()),
                 tags: tc.tags.clone(),
                 difficulty: tc.case.difficulty.clone(),
                 score_us: (t2 - t1).as_secs_f64() * 1e6,

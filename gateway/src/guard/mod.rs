@@ -97,9 +97,9 @@ pub struct StepScore {
     /// Probability the step is harmful.
     pub risk: f32,
     /// Most likely risk code.
-    pub category: String,
+    pub category: &'static str,
     /// Probability of each risk code (given the step is harmful).
-    pub categories: BTreeMap<String, f32>,
+    pub categories: BTreeMap<&'static str, f32>,
     /// Which tier decided (1 = linear).
     pub tier: u8,
     /// Short evidence-based explanation.
@@ -237,7 +237,7 @@ impl Tier1 {
         let categories = CATEGORIES
             .iter()
             .zip(out.categories)
-            .map(|(c, p)| ((*c).to_owned(), p))
+            .map(|(c, p)| (*c, p))
             .collect();
         let mut rationale = rationale::explain(
             graph,
@@ -259,7 +259,7 @@ impl Tier1 {
         }
         StepScore {
             risk: out.risk,
-            category: CATEGORIES[best].to_owned(),
+            category: CATEGORIES[best],
             categories,
             tier: 1,
             rationale,

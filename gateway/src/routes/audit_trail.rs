@@ -80,7 +80,7 @@ pub fn record_of(
                 r.labels = a.labels.clone();
                 r.provenance = a.provenance.clone();
                 if let Some(score) = &a.score {
-                    r.category = Some(score.category.clone());
+                    r.category = Some(score.category.to_owned());
                 }
             }
             r.risk = s.risk;

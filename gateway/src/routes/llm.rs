@@ -13,6 +13,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
+use preflight_adapters::adapters::openai_chat::typed;
 use preflight_adapters::{Format, Plan, Verdict};
 use serde_json::Value;
 
@@ -173,26 +174,30 @@ pub async fn handle(
     let settings = &state.settings;
     let up = provider_upstream(settings, format == Format::Anthropic, route)?;
     let bytes = read_limited(&parts.headers, body, settings.max_body_bytes).await?;
-    let mut request: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        GatewayError::BadRequest(format!(
-            "request body is not valid JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if !request.is_object() {
-        return Err(GatewayError::BadRequest(
-            "request body must be a JSON object".into(),
-        ));
-    }
+    // A Chat Completions request of the common shape is read into borrowed
+    // structs (no `Value` tree); anything else, and any request that must
+    // be edited or recorded, is parsed as a `Value` on demand.
+    let mut typed = if format == Format::OpenaiChat {
+        typed::Request::parse(&bytes)
+    } else {
+        None
+    };
+    let mut request: Option<Value> = None;
+    let (model, stream) = match &typed {
+        Some(t) => (t.model.map(str::to_owned), t.stream == Some(true)),
+        None => {
+            let r = request_value(&mut request, &bytes)?;
+            (
+                r.get("model").and_then(Value::as_str).map(str::to_owned),
+                r.get("stream").and_then(Value::as_bool) == Some(true),
+            )
+        }
+    };
     let meta = RequestMeta {
         tenant: caller.tenant.clone(),
         agent: caller.agent.clone(),
         route,
-        model: request
-            .get("model")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        model,
         strictness: strictness(state, &caller.tenant),
         tool_pins_changed: Vec::new(),
     };
@@ -206,7 +211,8 @@ pub async fn handle(
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |p| p.as_str());
-    if request.get("stream").and_then(Value::as_bool) == Some(true) {
+    if stream {
+        let request = request_value(&mut request, &bytes)?.take();
         return super::stream::handle(
             state,
             super::stream::StreamCall {
@@ -218,13 +224,13 @@ pub async fn handle(
                 route,
                 meta,
                 request,
-                body: bytes,
+                body: bytes.clone(),
             },
         )
         .await;
     }
 
-    let mut body = bytes;
+    let mut body = bytes.clone();
     let mut round = 0;
     loop {
         let t = Instant::now();
@@ -252,15 +258,16 @@ pub async fn handle(
         }
 
         let judge_start = Instant::now();
-        let mut response: Value = serde_json::from_slice(&rbytes).map_err(|e| {
-            GatewayError::Unjudgeable(format!(
-                "response is not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let plan = preflight_adapters::parse_exchange(format, &request, &response)
-            .map_err(|e| GatewayError::Unjudgeable(e.to_string()))?;
+        let mut response: Option<Value> = None;
+        let plan = match typed.take().and_then(|t| typed::read_exchange(t, &rbytes)) {
+            Some(plan) => plan,
+            None => {
+                let resp = response_value(&mut response, &rbytes)?;
+                let req = request_value(&mut request, &bytes)?;
+                preflight_adapters::parse_exchange(format, req, resp)
+                    .map_err(|e| GatewayError::Unjudgeable(e.to_string()))?
+            }
+        };
         if plan.proposed().next().is_none() {
             state
                 .metrics
@@ -286,7 +293,11 @@ pub async fn handle(
                 None,
                 &[("upstream", upstream_us)],
             );
-            rec.replay = super::audit_trail::openai_chat_replay(format, &request, &response);
+            if format == Format::OpenaiChat {
+                let resp = response_value(&mut response, &rbytes)?;
+                let req = request_value(&mut request, &bytes)?;
+                rec.replay = super::audit_trail::openai_chat_replay(format, req, resp);
+            }
             // Durable records are synced before the response leaves.
             super::audit_trail::record(state, rec).await?;
         }
@@ -312,21 +323,25 @@ pub async fn handle(
         }
         if mode == VerdictMode::Replan && blocked && round < settings.policy.replan_rounds {
             round += 1;
-            request = super::replan::extend(format, request, &response, &plan, &j)
+            let resp = response_value(&mut response, &rbytes)?;
+            let req = request_value(&mut request, &bytes)?.take();
+            let next = super::replan::extend(format, req, resp, &plan, &j)
                 .map_err(GatewayError::Unjudgeable)?;
             body = Bytes::from(
-                serde_json::to_vec(&request).map_err(|e| GatewayError::Internal(e.to_string()))?,
+                serde_json::to_vec(&next).map_err(|e| GatewayError::Internal(e.to_string()))?,
             );
+            request = Some(next);
             state
                 .metrics
                 .latency(route, Stage::Judge, judge_start.elapsed());
             continue;
         }
-        preflight_adapters::render(format, &mut response, &plan, &j.outcomes).map_err(|e| {
+        let response = response_value(&mut response, &rbytes)?;
+        preflight_adapters::render(format, response, &plan, &j.outcomes).map_err(|e| {
             GatewayError::Unjudgeable(format!("cannot write the decision back: {e}"))
         })?;
         let out =
-            serde_json::to_vec(&response).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            serde_json::to_vec(response).map_err(|e| GatewayError::Internal(e.to_string()))?;
         state
             .metrics
             .latency(route, Stage::Judge, judge_start.elapsed());
@@ -337,6 +352,49 @@ pub async fn handle(
             Some(&id),
         ));
     }
+}
+
+/// The request body as a `Value`, parsed into `slot` on first use: invalid
+/// JSON or a non-object is the client's error (400).
+fn request_value<'v>(
+    slot: &'v mut Option<Value>,
+    bytes: &[u8],
+) -> Result<&'v mut Value, GatewayError> {
+    if slot.is_none() {
+        let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+            GatewayError::BadRequest(format!(
+                "request body is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if !v.is_object() {
+            return Err(GatewayError::BadRequest(
+                "request body must be a JSON object".into(),
+            ));
+        }
+        *slot = Some(v);
+    }
+    Ok(slot.get_or_insert(Value::Null))
+}
+
+/// The upstream's 2xx response body as a `Value`, parsed into `slot` on
+/// first use: invalid JSON cannot be judged (fail closed).
+fn response_value<'v>(
+    slot: &'v mut Option<Value>,
+    bytes: &[u8],
+) -> Result<&'v mut Value, GatewayError> {
+    if slot.is_none() {
+        let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+            GatewayError::Unjudgeable(format!(
+                "response is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        *slot = Some(v);
+    }
+    Ok(slot.get_or_insert(Value::Null))
 }
 
 /// A response with the upstream's status and headers and the given body.

@@ -96,10 +96,16 @@ impl AppState {
     /// [`AppState::new`] with an audit log to record decisions in.
     pub fn with_audit(settings: Settings, audit: Option<AuditHandle>) -> Result<Self, ServeError> {
         let upstream = UpstreamClient::new(&settings, |v| std::env::var(v).ok())?;
+        let mut pipeline = Pipeline::new(&settings)?;
+        // The per-step analysis is only read by the audit record.
+        pipeline.set_analysis(match &audit {
+            None => crate::pipeline::AnalysisFor::None,
+            Some(a) => crate::pipeline::AnalysisFor::Audited(a.allow_recording()),
+        });
         Ok(AppState {
             audit,
             audit_refusals: std::sync::atomic::AtomicU64::new(0),
-            pipeline: Pipeline::new(&settings)?,
+            pipeline,
             metrics: Metrics::default(),
             upstream,
             approvals: ApprovalStore::new(settings.approvals.max_pending),

@@ -17,6 +17,7 @@
 //! `/choices/{c}/message/tool_calls/{j}` (or `.../function_call`).
 
 mod render;
+pub mod typed;
 
 use serde_json::{Map, Value};
 

@@ -430,11 +430,11 @@ pub fn combine(out: &Tier2Output, first: &StepScore) -> StepScore {
         .unwrap_or("unauthorized.action");
     StepScore {
         risk: out.risk,
-        category: category.to_owned(),
+        category,
         categories: CATEGORIES
             .iter()
             .zip(&out.categories)
-            .map(|(c, p)| ((*c).to_owned(), *p))
+            .map(|(c, p)| (*c, *p))
             .collect(),
         tier: 2,
         rationale: format!(
