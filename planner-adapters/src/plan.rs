@@ -291,6 +291,18 @@ impl Plan {
         }
     }
 
+    /// Records a legacy function result (no call id): it answers the latest
+    /// call of that tool that has no result yet.
+    pub fn push_function_result(&mut self, tool: &str, text: impl Into<String>) {
+        let id = self
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.tool == tool && s.is_proposed())
+            .map(|s| s.id.clone());
+        self.push_result(id.as_deref(), text);
+    }
+
     /// Marks every step as executed (a result-less history call): used where
     /// the wire format says a call ran without carrying its output.
     pub fn mark_executed(&mut self, index: usize) {

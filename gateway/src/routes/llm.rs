@@ -360,22 +360,13 @@ fn request_value<'v>(
     slot: &'v mut Option<Value>,
     bytes: &[u8],
 ) -> Result<&'v mut Value, GatewayError> {
-    if slot.is_none() {
-        let v: Value = serde_json::from_slice(bytes).map_err(|e| {
-            GatewayError::BadRequest(format!(
-                "request body is not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        if !v.is_object() {
-            return Err(GatewayError::BadRequest(
-                "request body must be a JSON object".into(),
-            ));
-        }
-        *slot = Some(v);
+    let v = value_in(slot, bytes, "request body", GatewayError::BadRequest)?;
+    if !v.is_object() {
+        return Err(GatewayError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
     }
-    Ok(slot.get_or_insert(Value::Null))
+    Ok(v)
 }
 
 /// The upstream's 2xx response body as a `Value`, parsed into `slot` on
@@ -384,17 +375,28 @@ fn response_value<'v>(
     slot: &'v mut Option<Value>,
     bytes: &[u8],
 ) -> Result<&'v mut Value, GatewayError> {
-    if slot.is_none() {
-        let v: Value = serde_json::from_slice(bytes).map_err(|e| {
-            GatewayError::Unjudgeable(format!(
-                "response is not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        *slot = Some(v);
+    value_in(slot, bytes, "response", GatewayError::Unjudgeable)
+}
+
+/// `slot`, or `bytes` parsed into it; a syntax error is `error` naming
+/// `what` and the place.
+fn value_in<'v>(
+    slot: &'v mut Option<Value>,
+    bytes: &[u8],
+    what: &str,
+    error: fn(String) -> GatewayError,
+) -> Result<&'v mut Value, GatewayError> {
+    if let Some(v) = slot {
+        return Ok(v);
     }
-    Ok(slot.get_or_insert(Value::Null))
+    let v = serde_json::from_slice(bytes).map_err(|e| {
+        error(format!(
+            "{what} is not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(slot.insert(v))
 }
 
 /// A response with the upstream's status and headers and the given body.

@@ -258,15 +258,7 @@ fn read_message(
         "function" => {
             let name = json::str_field(obj, path, "name")?;
             let text = text_of(content, path)?;
-            // Legacy function results carry no call id: they answer the
-            // latest call of that name that has no result yet.
-            let id = plan
-                .steps
-                .iter()
-                .rev()
-                .find(|s| s.tool == name && s.is_proposed())
-                .map(|s| s.id.clone());
-            plan.push_result(id.as_deref(), text);
+            plan.push_function_result(name, text);
         }
         other => {
             return Err(AdapterError::shape(

@@ -283,16 +283,7 @@ fn read_message(plan: &mut Plan, message: Message<'_>, i: usize) -> Option<()> {
         }
         "function" => {
             let name = message.name?;
-            let text = message.content.unwrap_or_default().0;
-            // Legacy function results answer the latest unanswered call of
-            // that name.
-            let id = plan
-                .steps
-                .iter()
-                .rev()
-                .find(|s| s.tool == name && s.is_proposed())
-                .map(|s| s.id.clone());
-            plan.push_result(id.as_deref(), text);
+            plan.push_function_result(&name, message.content.unwrap_or_default().0);
         }
         _ => return None,
     }
