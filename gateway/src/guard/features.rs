@@ -197,6 +197,20 @@ impl Names {
         self.ends.push(self.text.len());
     }
 
+    /// Adds `prefix` followed by `word` lower-cased (as
+    /// `str::to_lowercase` does; ASCII words without an allocation).
+    pub fn push_lower(&mut self, prefix: &str, word: &str) {
+        self.text.push_str(prefix);
+        if word.is_ascii() {
+            let at = self.text.len();
+            self.text.push_str(word);
+            self.text[at..].make_ascii_lowercase();
+        } else {
+            self.text.push_str(&word.to_lowercase());
+        }
+        self.ends.push(self.text.len());
+    }
+
     /// The names in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         let mut start = 0;
@@ -394,7 +408,7 @@ pub fn extract_step(ctx: &PlanContext, graph: &ActionGraph<'_>, index: usize, ou
                             .filter(|w| w.len() >= 4)
                             .take(40)
                         {
-                            out.push_cat(&["aw:", &w.to_lowercase()]);
+                            out.push_lower("aw:", w);
                         }
                     }
                 }
@@ -599,9 +613,22 @@ fn shape(v: &Value) -> &'static str {
 /// The shape of a string value.
 fn str_shape(s: &str) -> &'static str {
     let s = s.trim();
-    let lower = s.to_lowercase();
+    // Most values are short ASCII: lower-cased on the stack.
+    let mut buf = [0u8; 64];
+    let owned;
+    let lower: &str = match buf.get_mut(..s.len()) {
+        Some(b) if s.is_ascii() => {
+            b.copy_from_slice(s.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or_default()
+        }
+        _ => {
+            owned = s.to_lowercase();
+            &owned
+        }
+    };
     if matches!(
-        lower.as_str(),
+        lower,
         "*" | "/" | "~" | "~/" | "." | "all" | "production"
     ) || lower.ends_with("/*")
         || lower.ends_with("-*")
