@@ -265,8 +265,13 @@ impl Triggers {
                 if let Some(args) = step.args() {
                     for_each_string(args, &mut |s| {
                         if !found {
-                            let s = s.to_lowercase();
-                            found = values.contains(&s);
+                            // Most strings are already lower case: compared
+                            // as they are, without a lower-cased copy.
+                            found = if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+                                values.contains(&s.to_lowercase())
+                            } else {
+                                values.iter().any(|v| v == s)
+                            };
                         }
                     });
                 }

@@ -272,7 +272,11 @@ fn walk(path: &mut String, v: &Value, out: &mut Vec<Leaf>) {
             for (k, item) in map {
                 let len = path.len();
                 path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                if k.contains(['~', '/']) {
+                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                } else {
+                    path.push_str(k);
+                }
                 walk(path, item, out);
                 path.truncate(len);
             }
