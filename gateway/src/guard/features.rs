@@ -627,10 +627,8 @@ fn str_shape(s: &str) -> &'static str {
             &owned
         }
     };
-    if matches!(
-        lower,
-        "*" | "/" | "~" | "~/" | "." | "all" | "production"
-    ) || lower.ends_with("/*")
+    if matches!(lower, "*" | "/" | "~" | "~/" | "." | "all" | "production")
+        || lower.ends_with("/*")
         || lower.ends_with("-*")
         || lower.starts_with("all ")
         || lower.starts_with("erase:")
