@@ -62,6 +62,23 @@ fn judge_with_guard(bencher: divan::Bencher) {
     bencher.bench_local(|| divan::black_box(judge_once(&p)));
 }
 
+/// [`judge_with_guard`] with cold caches: 64 MB are written between
+/// iterations (outside the timing), as happens to a gateway that idles
+/// between requests (at 1k requests/s the core sleeps ~0.8 ms between
+/// them). Shows what a request costs when nothing it touches is cached.
+#[divan::bench]
+fn judge_with_guard_cold_caches(bencher: divan::Bencher) {
+    let p = pipeline(true);
+    let mut other = vec![0u8; 64 << 20];
+    bencher
+        .with_inputs(|| {
+            for i in (0..other.len()).step_by(64) {
+                other[i] = other[i].wrapping_add(1);
+            }
+        })
+        .bench_local_values(|()| divan::black_box(judge_once(&p)));
+}
+
 /// The same with the guard off (rules only).
 #[divan::bench]
 fn judge_rules_only(bencher: divan::Bencher) {
