@@ -2,6 +2,9 @@
 //! `read(&Value) -> Result<Plan>` and `render(&mut Value, &Plan, &Outcomes)`;
 //! LLM protocols add `read_exchange(request, response)`; stream formats
 //! expose `read(&[u8])` and an incremental assembler; text formats `read(&str)`.
+//! The gateway's hot path, an OpenAI chat exchange, has a typed reader over
+//! the bytes ([`openai_chat::typed`]) that gives the same plan without a
+//! `Value` tree, or declines and leaves the document to the `Value` reader.
 
 pub mod anthropic;
 pub mod anthropic_stream;
