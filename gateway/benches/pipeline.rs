@@ -38,9 +38,14 @@ fn pipeline(guard: bool) -> Pipeline {
     }
 }
 
+/// The gateway's tool-definition cache: the harness sends the same tools on
+/// every request, as agents do on every turn.
+static TOOLS: std::sync::LazyLock<typed::ToolsCache> =
+    std::sync::LazyLock::new(typed::ToolsCache::default);
+
 fn judge_once(p: &Pipeline) -> Vec<u8> {
     let plan = typed::Request::parse(REQUEST.as_bytes())
-        .and_then(|q| typed::read_exchange(q, RESPONSE.as_bytes()));
+        .and_then(|q| typed::read_exchange(q, RESPONSE.as_bytes(), &TOOLS));
     let Some(plan) = plan else {
         panic!("the typed reader must take the harness bodies");
     };

@@ -10,6 +10,8 @@
 //! document in place and leave every field it does not understand untouched.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::format::Format;
@@ -100,9 +102,11 @@ pub struct ToolSpec {
     /// Free-text description, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// JSON schema of the arguments, if given.
+    /// JSON schema of the arguments, if given. Shared: the gateway keeps
+    /// the tool definitions an agent sends every turn and hands each plan
+    /// the same schema.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_schema: Option<Value>,
+    pub input_schema: Option<Arc<Value>>,
     /// MCP annotations, if given.
     #[serde(skip_serializing_if = "ToolAnnotations::is_empty", default)]
     pub annotations: ToolAnnotations,

@@ -24,7 +24,12 @@ fn check_bytes(request: &[u8], response: &[u8]) -> bool {
         (Ok(q), Ok(r)) => read_exchange(&q, &r).map_err(|e| e.to_string()),
         _ => Err("not JSON".to_owned()),
     };
-    let fast = typed::Request::parse(request).and_then(|q| typed::read_exchange(q, response));
+    let cache = typed::ToolsCache::default();
+    let read =
+        || typed::Request::parse(request).and_then(|q| typed::read_exchange(q, response, &cache));
+    let fast = read();
+    // Read again, the tools now from the cache: the same plan.
+    assert_eq!(read(), fast, "the cached tools differ");
     match (fast, slow) {
         (Some(fast), Ok(slow)) => {
             assert_eq!(
@@ -202,6 +207,41 @@ fn byte_level_oddities_are_declined_or_read_alike() {
     check_bytes(br#"{"messages":[]}"#, dup_resp);
 }
 
+static SHARED: std::sync::LazyLock<typed::ToolsCache> =
+    std::sync::LazyLock::new(typed::ToolsCache::default);
+
+#[test]
+fn the_tools_cache_keys_on_the_exact_bytes_and_stays_bounded() {
+    let cache = typed::ToolsCache::default();
+    let a = r#"[{"type":"function","function":{"name":"a","parameters":{"type":"object"}}}]"#;
+    let b = r#"[{"type":"function","function":{"name":"b","parameters":{"type":"object"}}}]"#;
+    let name = |raw: &str| cache.tools(raw).map(|t| t[0].name.clone());
+    assert_eq!(name(a).as_deref(), Some("a"));
+    assert_eq!(name(b).as_deref(), Some("b"));
+    assert_eq!(name(a).as_deref(), Some("a"));
+    assert_eq!(cache.len(), 2);
+    // A shape the typed reader does not take is not kept.
+    assert!(
+        cache
+            .tools(r#"[{"type":"function","function":null}]"#)
+            .is_none()
+    );
+    assert_eq!(cache.len(), 2);
+    for i in 0..typed::ToolsCache::MAX_ENTRIES {
+        let raw = format!(r#"[{{"type":"function","function":{{"name":"t{i}"}}}}]"#);
+        assert_eq!(name(&raw), Some(format!("t{i}")));
+    }
+    assert!(cache.len() <= typed::ToolsCache::MAX_ENTRIES);
+    // An array over the size bound is read, not kept.
+    let big = format!(
+        r#"[{{"type":"function","function":{{"name":"big","description":"{}"}}}}]"#,
+        "x".repeat(typed::ToolsCache::MAX_BYTES)
+    );
+    let before = cache.len();
+    assert_eq!(name(&big).as_deref(), Some("big"));
+    assert_eq!(cache.len(), before);
+}
+
 fn word() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
@@ -259,7 +299,7 @@ fn message() -> impl Strategy<Value = Value> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
     #[test]
-    fn generated_conversations_read_alike(
+    fn generated_conversations_read_alike_and_share_one_tools_cache(
         history in prop::collection::vec(message(), 0..6),
         answer in prop::collection::vec(call(), 0..3),
         content in word(),
@@ -267,5 +307,12 @@ proptest! {
         let req = json!({"model": "gpt", "tools": [{"type": "function", "function": {"name": "send", "parameters": {"type": "object"}}}], "messages": history});
         let resp = json!({"choices": [{"message": {"role": "assistant", "content": content, "tool_calls": answer}}]});
         check(&req, &resp);
+        // One cache across conversations (as in the gateway).
+        let q = serde_json::to_vec(&req).unwrap_or_default();
+        let r = serde_json::to_vec(&resp).unwrap_or_default();
+        let shared = typed::Request::parse(&q).and_then(|t| typed::read_exchange(t, &r, &SHARED));
+        let alone = typed::Request::parse(&q)
+            .and_then(|t| typed::read_exchange(t, &r, &typed::ToolsCache::default()));
+        prop_assert_eq!(shared, alone);
     }
 }

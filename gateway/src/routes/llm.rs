@@ -259,7 +259,10 @@ pub async fn handle(
 
         let judge_start = Instant::now();
         let mut response: Option<Value> = None;
-        let plan = match typed.take().and_then(|t| typed::read_exchange(t, &rbytes)) {
+        let plan = match typed
+            .take()
+            .and_then(|t| typed::read_exchange(t, &rbytes, &state.tools))
+        {
             Some(plan) => plan,
             None => {
                 let resp = response_value(&mut response, &rbytes)?;

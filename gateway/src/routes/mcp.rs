@@ -490,7 +490,7 @@ fn observe(state: &AppState, key: &(String, String), msg: &Value) {
                             .get("description")
                             .and_then(Value::as_str)
                             .map(str::to_owned),
-                        input_schema: t.get("inputSchema").cloned(),
+                        input_schema: t.get("inputSchema").cloned().map(std::sync::Arc::new),
                         annotations: t
                             .get("annotations")
                             .map(ToolAnnotations::from_mcp)

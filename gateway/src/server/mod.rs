@@ -78,6 +78,8 @@ pub struct AppState {
     pub approvals: ApprovalStore,
     /// MCP sessions and pinned tool definitions.
     pub mcp: crate::routes::mcp::Sessions,
+    /// Chat Completions tool definitions read once per distinct array.
+    pub tools: preflight_adapters::adapters::openai_chat::typed::ToolsCache,
     /// The audit log, when `serve` opened one.
     pub audit: Option<AuditHandle>,
     /// Requests refused because the audit log could not take their record.
@@ -110,6 +112,7 @@ impl AppState {
             upstream,
             approvals: ApprovalStore::new(settings.approvals.max_pending),
             mcp: crate::routes::mcp::Sessions::default(),
+            tools: Default::default(),
             limit: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
             draining: AtomicBool::new(false),
             settings: Arc::new(settings),

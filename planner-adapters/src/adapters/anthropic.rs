@@ -394,7 +394,7 @@ fn tool_spec(tool: &Value, path: &str) -> Result<ToolSpec> {
     Ok(ToolSpec {
         name: str_field(t, path, "name")?.to_owned(),
         description: opt_str(t, path, "description")?.map(str::to_owned),
-        input_schema,
+        input_schema: input_schema.map(std::sync::Arc::new),
         ..ToolSpec::default()
     })
 }

@@ -141,7 +141,7 @@ pub(crate) fn read_tool(tool: &Value, path: &str) -> Result<ToolSpec> {
     Ok(ToolSpec {
         name: name.to_owned(),
         description: description.map(str::to_owned),
-        input_schema,
+        input_schema: input_schema.map(std::sync::Arc::new),
         annotations,
     })
 }

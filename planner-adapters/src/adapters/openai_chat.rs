@@ -193,7 +193,7 @@ pub(crate) fn read_tools(plan: &mut Plan, tools: &Value, path: &str) -> Result<(
         plan.tools.push(crate::plan::ToolSpec {
             name: name.to_owned(),
             description: description.map(str::to_owned),
-            input_schema,
+            input_schema: input_schema.map(std::sync::Arc::new),
             annotations: Default::default(),
         });
     }

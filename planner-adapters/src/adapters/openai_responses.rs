@@ -126,7 +126,7 @@ fn read_tools(plan: &mut Plan, tools: &Value, path: &str) -> Result<()> {
         plan.tools.push(ToolSpec {
             name: json::str_field(obj, &tpath, "name")?.to_owned(),
             description: json::opt_str(obj, &tpath, "description")?.map(str::to_owned),
-            input_schema,
+            input_schema: input_schema.map(std::sync::Arc::new),
             annotations: Default::default(),
         });
     }

@@ -409,7 +409,9 @@ mod tests {
     fn schema_parameters_add_capabilities() {
         let spec = ToolSpec {
             name: "notify_contact".into(),
-            input_schema: Some(serde_json::json!({"properties": {"to": {}, "amount": {}}})),
+            input_schema: Some(std::sync::Arc::new(
+                serde_json::json!({"properties": {"to": {}, "amount": {}}}),
+            )),
             ..Default::default()
         };
         assert_eq!(

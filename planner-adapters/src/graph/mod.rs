@@ -260,7 +260,7 @@ impl<'p> ActionGraph<'p> {
                 o.insert("description".into(), t.description.clone().into());
                 o.insert(
                     "input_schema".into(),
-                    t.input_schema.clone().unwrap_or(Value::Null),
+                    t.input_schema.as_deref().cloned().unwrap_or(Value::Null),
                 );
                 o.insert("annotations".into(), annotations_json(&t.annotations));
                 o.insert("capabilities".into(), label_names(caps));

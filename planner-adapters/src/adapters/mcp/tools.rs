@@ -80,7 +80,7 @@ fn tool_spec(tool: &Value, path: &str) -> Result<ToolSpec> {
     Ok(ToolSpec {
         name: str_field(t, path, "name")?.to_owned(),
         description: description.map(str::to_owned),
-        input_schema,
+        input_schema: input_schema.map(std::sync::Arc::new),
         annotations: annotations
             .map(ToolAnnotations::from_mcp)
             .unwrap_or_default(),

@@ -13,10 +13,18 @@
 //! plan for the odd shape. When it does give a plan, that plan is the one
 //! `read_exchange` gives for the same bytes: `tests/typed_exchange.rs`
 //! checks this over the fixtures, generated documents and mutations of them.
+//!
+//! The `tools` array is kept raw and read through a [`ToolsCache`]: the
+//! definitions an agent sends every turn are parsed once.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
 
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor, value::MapAccessDeserializer};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::format::Format;
 use crate::plan::{Args, Origin, Plan, ToolSpec};
@@ -32,7 +40,7 @@ pub struct Request<'a> {
     #[serde(default)]
     pub stream: Option<bool>,
     #[serde(default, borrow)]
-    tools: Option<Vec<Obj<Tool<'a>>>>,
+    tools: Option<&'a RawValue>,
     #[serde(default)]
     functions: Option<IgnoredAny>,
     #[serde(borrow)]
@@ -231,27 +239,13 @@ struct CustomCall {
 /// Reads an exchange as [`super::read_exchange`] does: tools and history
 /// (every call executed) from `request`, proposed calls from the response
 /// bytes. `None` when either side is not of the shape this reader takes.
-pub fn read_exchange(request: Request<'_>, response: &[u8]) -> Option<Plan> {
+/// The `tools` array is read through `cache`: an agent sends the same one
+/// every turn.
+pub fn read_exchange(request: Request<'_>, response: &[u8], cache: &ToolsCache) -> Option<Plan> {
     let Obj(response) = serde_json::from_slice::<Obj<Response<'_>>>(response).ok()?;
     let mut plan = Plan::new(Format::OpenaiChat);
-    for Obj(tool) in request.tools.into_iter().flatten() {
-        let def = match tool.kind {
-            None | Some("function") => tool.function?.0,
-            Some("custom") => tool.custom?.0,
-            // Built-in tools carry no schema to judge.
-            Some(_) => continue,
-        };
-        let input_schema = match def.parameters {
-            None => None,
-            Some(schema @ Value::Object(_)) => Some(schema),
-            Some(_) => return None,
-        };
-        plan.tools.push(ToolSpec {
-            name: def.name,
-            description: def.description,
-            input_schema,
-            annotations: Default::default(),
-        });
+    if let Some(raw) = request.tools {
+        plan.tools = cache.tools(raw.get())?;
     }
     for (i, Obj(message)) in request.messages.into_iter().enumerate() {
         read_message(&mut plan, message, i)?;
@@ -265,6 +259,90 @@ pub fn read_exchange(request: Request<'_>, response: &[u8]) -> Option<Plan> {
         })?;
     }
     Some(plan)
+}
+
+/// The tool definitions of a `tools` array (the `Value` reader's
+/// `read_tools`), or `None` for a shape this reader does not take.
+fn read_tools(raw: &str) -> Option<Vec<ToolSpec>> {
+    let tools: Vec<Obj<Tool<'_>>> = serde_json::from_str(raw).ok()?;
+    let mut out = Vec::with_capacity(tools.len());
+    for Obj(tool) in tools {
+        let def = match tool.kind {
+            None | Some("function") => tool.function?.0,
+            Some("custom") => tool.custom?.0,
+            // Built-in tools carry no schema to judge.
+            Some(_) => continue,
+        };
+        let input_schema = match def.parameters {
+            None => None,
+            Some(schema @ Value::Object(_)) => Some(Arc::new(schema)),
+            Some(_) => return None,
+        };
+        out.push(ToolSpec {
+            name: def.name,
+            description: def.description,
+            input_schema,
+            annotations: Default::default(),
+        });
+    }
+    Some(out)
+}
+
+/// Tool definitions read once per distinct `tools` array. Agents send the
+/// same definitions on every turn; the schemas are most of the request's
+/// JSON nodes, so a plan gets them from here (names and descriptions
+/// copied, schemas shared) instead of parsing them again.
+///
+/// An entry is used only when the array's bytes are equal to the ones it
+/// was read from (the hash only finds the candidate). Arrays over
+/// [`ToolsCache::MAX_BYTES`] are not kept, and the cache is emptied when it
+/// holds [`ToolsCache::MAX_ENTRIES`], so it stays small whatever clients
+/// send.
+#[derive(Debug, Default)]
+pub struct ToolsCache {
+    entries: Mutex<HashMap<u64, CachedTools>>,
+    hasher: RandomState,
+}
+
+/// A `tools` array's bytes and the tools read from them.
+type CachedTools = (Box<str>, Arc<[ToolSpec]>);
+
+impl ToolsCache {
+    /// The most distinct `tools` arrays kept.
+    pub const MAX_ENTRIES: usize = 256;
+    /// The largest `tools` array kept, in bytes.
+    pub const MAX_BYTES: usize = 64 * 1024;
+
+    /// The tools of the raw `tools` array (from the cache when these bytes
+    /// were read before), or `None` when the typed reader does not take it.
+    pub fn tools(&self, raw: &str) -> Option<Vec<ToolSpec>> {
+        if raw.len() > Self::MAX_BYTES {
+            return read_tools(raw);
+        }
+        let key = self.hasher.hash_one(raw);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((text, tools)) = entries.get(&key)
+            && **text == *raw
+        {
+            return Some(tools.to_vec());
+        }
+        let tools = read_tools(raw)?;
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (raw.into(), tools.clone().into()));
+        Some(tools)
+    }
+
+    /// How many arrays are kept.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    /// True when none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One request message (the `Value` reader's `read_message`).
