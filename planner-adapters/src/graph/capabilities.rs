@@ -266,9 +266,16 @@ pub fn tool_capabilities(name: &str, spec: Option<&ToolSpec>) -> LabelSet {
             .and_then(Value::as_object)
         {
             for key in props.keys() {
-                let key = key.to_lowercase();
+                // ASCII keys (nearly all) are compared without a lower-cased
+                // copy; others are lower-cased as before (`K`, the Kelvin
+                // sign, lower-cases to `k`).
+                let lower = (!key.is_ascii()).then(|| key.to_lowercase());
                 for (param, labels) in PARAM_NAMES {
-                    if key == *param {
+                    let same = match &lower {
+                        Some(lower) => lower == param,
+                        None => key.eq_ignore_ascii_case(param),
+                    };
+                    if same {
                         set = set.union(labels.iter().copied().collect());
                     }
                 }
@@ -402,6 +409,16 @@ mod tests {
         assert_eq!(
             tool_capabilities(&spec.name, Some(&spec)).names(),
             ["destructive", "external_sink"]
+        );
+    }
+
+    #[test]
+    fn parameter_names_are_lower_case_ascii() {
+        // Schema keys are compared case-insensitively against these.
+        assert!(
+            PARAM_NAMES
+                .iter()
+                .all(|(p, _)| p.is_ascii() && p.to_ascii_lowercase() == *p)
         );
     }
 

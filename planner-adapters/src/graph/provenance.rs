@@ -315,9 +315,10 @@ pub fn trace(
         .collect();
 
     // Deduplicated needles, each with the (step, leaf) pairs that own it.
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut patterns: Vec<&str> = Vec::new();
-    let mut owners: Vec<Vec<(usize, usize)>> = Vec::new();
+    let total: usize = step_leaves.iter().flatten().map(|l| l.needles.len()).sum();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(total);
+    let mut patterns: Vec<&str> = Vec::with_capacity(total);
+    let mut owners: Vec<Vec<(usize, usize)>> = Vec::with_capacity(total);
     for (si, ls) in step_leaves.iter().enumerate() {
         for (li, leaf) in ls.iter().enumerate() {
             for n in &leaf.needles {
