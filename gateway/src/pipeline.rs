@@ -257,9 +257,8 @@ impl Pipeline {
             AnalysisFor::Every => true,
             AnalysisFor::None => false,
             AnalysisFor::Audited(allow) => {
-                decision.verdict != Verdict::Allow
+                allow.records(decision.verdict, &decision.decision_id)
                     || !meta.tool_pins_changed.is_empty()
-                    || allow.keeps(&decision.decision_id)
             }
         }
     }

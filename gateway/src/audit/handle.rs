@@ -206,13 +206,8 @@ impl AuditHandle {
         self.submit(rec, None).map(|()| Queued::Queued)
     }
 
-    /// Whether an allow decision with this id will be recorded (the sampling
-    /// setting), so the caller can skip building a record that would be dropped.
-    pub fn records_allow(&self, decision_id: &str) -> bool {
-        self.inner.allow.keeps(decision_id)
-    }
-
-    /// Which allow decisions are recorded.
+    /// Which allow decisions are recorded (the sampling setting), so a
+    /// caller can skip building a record that would be dropped.
     pub fn allow_recording(&self) -> crate::audit::AllowRecording {
         self.inner.allow
     }

@@ -25,6 +25,12 @@ pub enum AllowRecording {
 }
 
 impl AllowRecording {
+    /// Whether a decision with this verdict and id is recorded: every
+    /// non-allow decision, allow decisions as [`AllowRecording::keeps`] says.
+    pub fn records(self, verdict: preflight_adapters::Verdict, decision_id: &str) -> bool {
+        verdict != preflight_adapters::Verdict::Allow || self.keeps(decision_id)
+    }
+
     /// Whether the allow decision with this id is recorded.
     pub fn keeps(self, decision_id: &str) -> bool {
         match self {

@@ -44,10 +44,9 @@ pub struct Origin<'a> {
 pub fn wanted(state: &AppState, j: &Judgement) -> bool {
     match &state.audit {
         None => false,
-        Some(a) => {
-            j.decision.verdict != preflight_adapters::Verdict::Allow
-                || a.records_allow(&j.decision.decision_id)
-        }
+        Some(a) => a
+            .allow_recording()
+            .records(j.decision.verdict, &j.decision.decision_id),
     }
 }
 

@@ -4,9 +4,8 @@
 //! allocate every key).
 //!
 //! It reads only the common, well-typed shape: string, null or content-part
-//! `content`,
-//! `tools` of type `function`/`custom`, `tool_calls` of type
-//! `function`/`custom`. Anything else (content parts, legacy `functions` and
+//! `content`, `tools` of type `function`/`custom`, `tool_calls` of type
+//! `function`/`custom`. Anything else (legacy `functions` and
 //! `function_call`, a wrong type anywhere, a duplicate key) makes it decline
 //! with `None`, and the caller reads the exchange with the `Value` reader
 //! ([`super::read_exchange`]), which gives the exact located error or the
@@ -210,6 +209,13 @@ impl<'de> Deserialize<'de> for Part {
     }
 }
 
+impl Message<'_> {
+    /// The message's text (empty when `content` is absent or null).
+    fn text(&mut self) -> String {
+        self.content.take().unwrap_or_default().0
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ToolCall<'a> {
     #[serde(default)]
@@ -320,13 +326,17 @@ impl ToolsCache {
             return read_tools(raw);
         }
         let key = self.hasher.hash_one(raw);
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((text, tools)) = entries.get(&key)
-            && **text == *raw
         {
-            return Some(tools.to_vec());
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((text, tools)) = entries.get(&key)
+                && **text == *raw
+            {
+                return Some(tools.to_vec());
+            }
         }
+        // Read outside the lock: other requests do not wait for this one.
         let tools = read_tools(raw)?;
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
             entries.clear();
         }
@@ -346,22 +356,22 @@ impl ToolsCache {
 }
 
 /// One request message (the `Value` reader's `read_message`).
-fn read_message(plan: &mut Plan, message: Message<'_>, i: usize) -> Option<()> {
+fn read_message(plan: &mut Plan, mut message: Message<'_>, i: usize) -> Option<()> {
     match message.role? {
         "system" | "developer" => {
-            plan.push_text(Origin::System, message.content.unwrap_or_default().0);
+            plan.push_text(Origin::System, message.text());
         }
         "user" => {
-            plan.push_text(Origin::User, message.content.unwrap_or_default().0);
+            plan.push_text(Origin::User, message.text());
         }
         "assistant" => read_assistant(plan, message, |j| format!("/messages/{i}/tool_calls/{j}"))?,
         "tool" => {
-            let text = message.content.unwrap_or_default().0;
+            let text = message.text();
             plan.push_result(message.tool_call_id.as_deref(), text);
         }
         "function" => {
-            let name = message.name?;
-            plan.push_function_result(&name, message.content.unwrap_or_default().0);
+            let name = message.name.take()?;
+            plan.push_function_result(&name, message.text());
         }
         _ => return None,
     }
@@ -372,13 +382,13 @@ fn read_message(plan: &mut Plan, message: Message<'_>, i: usize) -> Option<()> {
 /// located by `pointer(j)`.
 fn read_assistant(
     plan: &mut Plan,
-    message: Message<'_>,
+    mut message: Message<'_>,
     pointer: impl Fn(usize) -> String,
 ) -> Option<()> {
     if message.function_call.is_some() {
         return None;
     }
-    plan.push_text(Origin::Assistant, message.content.unwrap_or_default().0);
+    plan.push_text(Origin::Assistant, message.text());
     if let Some(refusal) = message.refusal {
         plan.push_text(Origin::Assistant, refusal);
     }
