@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use preflight_adapters::graph::ActionGraph;
 use preflight_adapters::{Outcomes, Plan, StepOutcome, Verdict};
 use preflight_policies::PolicyStore;
+use preflight_policies::guard_scores::{GuardScores, json_number};
 use thiserror::Error;
 
 use crate::config::{GuardSettings, PolicySettings, Settings, Strictness};
@@ -387,7 +388,6 @@ impl Pipeline {
             stage_us.insert("guard", micros(t.elapsed()));
         }
         let t = Instant::now();
-        let scores_json = scores.as_ref().map(scores_input);
         let policy_meta = preflight_policies::RequestMeta {
             tenant: meta.tenant.to_string(),
             agent: meta.agent.as_deref().map(str::to_owned),
@@ -403,7 +403,9 @@ impl Pipeline {
             model_id: self.guard_model_id().map(str::to_owned),
         };
         // The policy input is built only when some rule can fire.
-        let mut decision = engine.evaluate_graph(&graph, scores_json, &policy_meta, &ctx);
+        let view = scores.as_ref().map(PolicyScores);
+        let view = view.as_ref().map(|v| v as &dyn GuardScores);
+        let mut decision = engine.evaluate_graph(&graph, view, &policy_meta, &ctx);
         stage_us.insert("policy", micros(t.elapsed()));
         for d in &mut decision.steps {
             // The guard's rationale explains a guard_threshold finding: show
@@ -449,6 +451,36 @@ impl Pipeline {
             analysis,
             stage_us,
         })
+    }
+}
+
+/// The guard's scores as the policy reads them: the triggers read the numbers
+/// [`scores_input`] would write, and the JSON is written only when a rule
+/// must run.
+pub struct PolicyScores<'a>(pub &'a BTreeMap<String, StepScore>);
+
+impl GuardScores for PolicyScores<'_> {
+    fn scored(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+
+    fn max_score(&self, id: &str) -> Option<Option<f64>> {
+        let s = self.0.get(id)?;
+        let mut best = json_number(s.risk.clamp(0.0, 1.0));
+        for p in s.categories.values() {
+            best = best
+                .zip(json_number((s.risk * p).clamp(0.0, 1.0)))
+                .map(|(a, b)| a.max(b));
+        }
+        Some(best)
+    }
+
+    fn risk(&self, id: &str) -> Option<f64> {
+        json_number(self.0.get(id)?.risk.clamp(0.0, 1.0))
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        scores_input(self.0)
     }
 }
 

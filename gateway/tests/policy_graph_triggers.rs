@@ -3,7 +3,8 @@
 //! (`PolicyEngine::evaluate_graph`). A rule skipped that the input would
 //! have run is a silently allowed action, so: over generated conversations,
 //! the example cases and the perf harness exchange, with and without guard
-//! scores (real and raised), request thresholds and changed tool pins, the
+//! scores (real, raised and out of range; read from the guard's own scores
+//! as the JSON would hold them), request thresholds and changed tool pins, the
 //! rules the graph says can fire equal those the built input says, and the
 //! decisions are equal.
 
@@ -14,8 +15,9 @@ use preflight_adapters::adapters::eval_case;
 use preflight_adapters::graph::ActionGraph;
 use preflight_adapters::{Format, Plan};
 use preflight_gateway::datagen::{self, Settings};
-use preflight_gateway::guard::Guard;
-use preflight_gateway::pipeline::scores_input;
+use preflight_gateway::guard::{Guard, StepScore};
+use preflight_gateway::pipeline::{PolicyScores, scores_input};
+use preflight_policies::guard_scores::GuardScores;
 use preflight_policies::{DecisionContext, PolicyEngine, RequestMeta, build_input};
 use serde_json::Value;
 
@@ -90,11 +92,18 @@ fn the_graph_and_the_built_input_run_the_same_rules_and_decide_alike() {
         for s in raised.values_mut() {
             s.risk = 0.99;
         }
+        // Out of range: the policy reads them clamped, as the JSON holds them.
+        let beyond = |risk: f32| {
+            let mut s = scores.clone();
+            s.values_mut().for_each(|s| s.risk = risk);
+            s
+        };
+        let (above, below) = (beyond(1.7), beyond(-0.3));
         let first_tool = plan.proposed().next().map(|s| s.tool.clone());
-        let variants: Vec<(Option<Value>, RequestMeta)> = vec![
+        let variants: Vec<(Option<&BTreeMap<String, StepScore>>, RequestMeta)> = vec![
             (None, RequestMeta::default()),
             (
-                Some(scores_input(&scores)),
+                Some(&scores),
                 RequestMeta {
                     guard_thresholds: Some(thresholds.clone()),
                     strictness: Some("standard".into()),
@@ -102,7 +111,7 @@ fn the_graph_and_the_built_input_run_the_same_rules_and_decide_alike() {
                 },
             ),
             (
-                Some(scores_input(&raised)),
+                Some(&raised),
                 RequestMeta {
                     guard_thresholds: Some(thresholds.clone()),
                     tool_pins_changed: first_tool.into_iter().collect(),
@@ -110,7 +119,7 @@ fn the_graph_and_the_built_input_run_the_same_rules_and_decide_alike() {
                 },
             ),
             (
-                Some(scores_input(&raised)),
+                Some(&raised),
                 RequestMeta {
                     guard_thresholds: Some(
                         [("standard".to_owned(), 0.2), ("strict".to_owned(), 0.97)]
@@ -120,11 +129,21 @@ fn the_graph_and_the_built_input_run_the_same_rules_and_decide_alike() {
                     ..RequestMeta::default()
                 },
             ),
+            (
+                Some(&above),
+                RequestMeta {
+                    guard_thresholds: Some(thresholds.clone()),
+                    ..RequestMeta::default()
+                },
+            ),
+            (Some(&below), RequestMeta::default()),
         ];
         for (n, (scores, meta)) in variants.into_iter().enumerate() {
-            let input = build_input(graph.to_json(), scores.clone(), &meta);
+            let input = build_input(graph.to_json(), scores.map(scores_input), &meta);
             let want = engine.rules_to_run(&input);
-            let got = engine.rules_to_run_on_graph(&graph, scores.as_ref(), &meta);
+            let view = scores.map(PolicyScores);
+            let scores = view.as_ref().map(|v| v as &dyn GuardScores);
+            let got = engine.rules_to_run_on_graph(&graph, scores, &meta);
             assert_eq!(got, want, "{id} variant {n}: rules to run\ninput: {input}");
             if got.is_empty() {
                 skipped += 1;

@@ -160,7 +160,7 @@ fn guard_risk(input: &Value, step_id: &str) -> Option<f64> {
 /// (every step allowed, with its guard risk).
 pub(crate) fn allow_all<'a>(
     proposed: impl Iterator<Item = (&'a str, &'a str)>,
-    scores: Option<&Value>,
+    risk: impl Fn(&str) -> Option<f64>,
     digest: &str,
     ctx: &DecisionContext,
 ) -> Decision {
@@ -170,7 +170,7 @@ pub(crate) fn allow_all<'a>(
             tool: tool.to_owned(),
             verdict: Verdict::Allow,
             categories: Vec::new(),
-            risk: scores.and_then(|s| s.get(id)?.get("risk")?.as_f64()),
+            risk: risk(id),
             rules: Vec::new(),
             reasons: Vec::new(),
             rewrite: None,

@@ -28,6 +28,7 @@ use serde_json::Value;
 use crate::bundle::Bundle;
 use crate::decision::{self, Decision, DecisionContext, Finding};
 use crate::error::{Located, PolicyError, Result, locate};
+use crate::guard_scores::GuardScores;
 use crate::metadata::{self, RuleMeta};
 use crate::trigger::{self, Triggers};
 use crate::{RequestMeta, fast_regex, lint, rego_input, schema};
@@ -336,7 +337,7 @@ impl PolicyEngine {
     pub fn rules_to_run_on_graph(
         &self,
         graph: &ActionGraph<'_>,
-        scores: Option<&Value>,
+        scores: Option<&dyn GuardScores>,
         meta: &RequestMeta,
     ) -> Vec<&str> {
         let steps = trigger::graph_steps(graph);
@@ -359,26 +360,23 @@ impl PolicyEngine {
     }
 
     /// Decides about the proposed steps of `graph` with the guard `scores`
-    /// (the policy input's `scores`) and `meta`: the decision
-    /// [`PolicyEngine::evaluate_built`] gives on
-    /// `build_input(graph.to_json(), scores, meta)`. When no rule's trigger
-    /// can fire on the graph, which is most traffic, every proposed step is
-    /// allowed without building that input at all; otherwise it is built
-    /// and evaluated. Debug builds evaluate the input in both cases and
-    /// panic when the shortcut disagrees, so every test that drives the
-    /// gateway checks it.
+    /// and `meta`: the decision [`PolicyEngine::evaluate_built`] gives on
+    /// `build_input(graph.to_json(), scores.to_json(), meta)`. When no
+    /// rule's trigger can fire on the graph, which is most traffic, every
+    /// proposed step is allowed without building that input (or the
+    /// scores' JSON) at all; otherwise it is built and evaluated. Debug
+    /// builds evaluate the input in both cases and panic when the shortcut
+    /// disagrees, so every test that drives the gateway checks it.
     pub fn evaluate_graph(
         &self,
         graph: &ActionGraph<'_>,
-        scores: Option<Value>,
+        scores: Option<&dyn GuardScores>,
         meta: &RequestMeta,
         ctx: &DecisionContext,
     ) -> Decision {
-        if !self
-            .rules_to_run_on_graph(graph, scores.as_ref(), meta)
-            .is_empty()
-        {
-            return self.evaluate_built(&crate::build_input(graph.to_json(), scores, meta), ctx);
+        let input = || crate::build_input(graph.to_json(), scores.map(|s| s.to_json()), meta);
+        if !self.rules_to_run_on_graph(graph, scores, meta).is_empty() {
+            return self.evaluate_built(&input(), ctx);
         }
         let proposed = graph
             .plan
@@ -386,9 +384,9 @@ impl PolicyEngine {
             .iter()
             .filter(|s| s.is_proposed())
             .map(|s| (s.id.as_str(), s.tool.as_str()));
-        let decision = decision::allow_all(proposed, scores.as_ref(), &self.digest, ctx);
+        let decision = decision::allow_all(proposed, |id| scores?.risk(id), &self.digest, ctx);
         if cfg!(debug_assertions) {
-            let input = crate::build_input(graph.to_json(), scores, meta);
+            let input = input();
             let full = self.evaluate_built(&input, ctx);
             assert_eq!(
                 decision, full,

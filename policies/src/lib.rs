@@ -31,6 +31,7 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 mod fast_regex;
+pub mod guard_scores;
 pub mod lint;
 pub mod merge_patch;
 pub mod metadata;

@@ -52,6 +52,7 @@ use preflight_adapters::{Args, Step};
 use serde_json::Value;
 
 use crate::RequestMeta;
+use crate::guard_scores::GuardScores;
 
 /// One condition of a trigger, as written in METADATA.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -287,25 +288,41 @@ impl Triggers {
             Compiled::Scored => match step.id() {
                 StepId::Missing => true,
                 id => match (input.scores, id) {
-                    (Some(Value::Object(scores)), StepId::Text(id)) => scores.contains_key(id),
-                    (Some(Value::Object(_)) | None, _) => false,
-                    _ => true,
+                    (Scores::Json(Some(Value::Object(scores))), StepId::Text(id)) => {
+                        scores.contains_key(id)
+                    }
+                    (Scores::Json(Some(Value::Object(_)) | None), _) => false,
+                    (Scores::Json(Some(_)), _) => true,
+                    (Scores::Typed(scores), StepId::Text(id)) => scores.scored(id),
+                    (Scores::Typed(_), _) => false,
                 },
             },
             Compiled::RiskAtLeast(floor) => {
                 let Some(bound) = input.risk_floor(*floor) else {
                     return true;
                 };
-                let Some(Value::Object(scores)) = input.scores else {
-                    return input.scores.is_some();
+                let max = match input.scores {
+                    Scores::Json(Some(Value::Object(scores))) => {
+                        let StepId::Text(id) = step.id() else {
+                            return false;
+                        };
+                        let Some(score) = scores.get(id) else {
+                            return false;
+                        };
+                        max_score(score)
+                    }
+                    Scores::Json(other) => return other.is_some(),
+                    Scores::Typed(scores) => {
+                        let StepId::Text(id) = step.id() else {
+                            return false;
+                        };
+                        let Some(max) = scores.max_score(id) else {
+                            return false;
+                        };
+                        max
+                    }
                 };
-                let StepId::Text(id) = step.id() else {
-                    return false;
-                };
-                let Some(score) = scores.get(id) else {
-                    return false;
-                };
-                max_score(score).is_none_or(|m| m >= bound)
+                max.is_none_or(|m| m >= bound)
             }
             Compiled::ToolChanged => match step.tool() {
                 Some(tool) => input.changed.contains(&tool),
@@ -468,12 +485,20 @@ pub(crate) fn graph_steps<'a>(graph: &'a ActionGraph<'_>) -> Vec<GraphStep<'a>> 
         .collect()
 }
 
+/// The guard scores the facts read: the policy input's `scores` JSON, or the
+/// guard's own scores before any JSON is written.
+#[derive(Clone, Copy)]
+enum Scores<'a> {
+    Json(Option<&'a Value>),
+    Typed(&'a dyn GuardScores),
+}
+
 /// The parts of a policy input the facts read, with the facts about the whole
 /// plan computed at most once per evaluation.
 pub(crate) struct Input<'a, S> {
     steps: Vec<&'a S>,
     proposed: Vec<&'a S>,
-    scores: Option<&'a Value>,
+    scores: Scores<'a>,
     /// The smallest number in `meta.guard_thresholds`.
     request_floor: Option<f64>,
     /// The goal as written.
@@ -515,7 +540,7 @@ impl<'a> Input<'a, Value> {
         Input {
             steps,
             proposed,
-            scores: input.get("scores"),
+            scores: Scores::Json(input.get("scores")),
             request_floor: input.pointer("/meta/guard_thresholds").and_then(min_number),
             goal_text: input.pointer("/graph/goal").and_then(Value::as_str),
             goal: OnceCell::new(),
@@ -532,7 +557,7 @@ impl<'a, 'g> Input<'a, GraphStep<'g>> {
     pub(crate) fn of_graph(
         graph: &'a ActionGraph<'_>,
         steps: &'a [GraphStep<'g>],
-        scores: Option<&'a Value>,
+        scores: Option<&'a dyn GuardScores>,
         meta: &'a RequestMeta,
         triggers: &Triggers,
     ) -> Self {
@@ -541,7 +566,7 @@ impl<'a, 'g> Input<'a, GraphStep<'g>> {
             proposed: steps.iter().filter(|s| s.step.is_proposed()).collect(),
             // `build_input` writes `{}` when there are no scores; every
             // fact reads `{}` and no scores alike.
-            scores,
+            scores: scores.map_or(Scores::Json(None), Scores::Typed),
             // Serialized, a number that is not finite becomes `null`,
             // which `min_number` skips.
             request_floor: meta.guard_thresholds.as_ref().and_then(|t| {
