@@ -466,17 +466,15 @@ impl GuardScores for PolicyScores<'_> {
 
     fn max_score(&self, id: &str) -> Option<Option<f64>> {
         let s = self.0.get(id)?;
-        let mut best = json_number(s.risk.clamp(0.0, 1.0));
-        for p in s.categories.values() {
-            best = best
-                .zip(json_number((s.risk * p).clamp(0.0, 1.0)))
-                .map(|(a, b)| a.max(b));
+        let mut best = json_number(policy_risk(s));
+        for (_, p) in policy_categories(s) {
+            best = best.zip(json_number(p)).map(|(a, b)| a.max(b));
         }
         Some(best)
     }
 
     fn risk(&self, id: &str) -> Option<f64> {
-        json_number(self.0.get(id)?.risk.clamp(0.0, 1.0))
+        json_number(policy_risk(self.0.get(id)?))
     }
 
     fn to_json(&self) -> serde_json::Value {
@@ -498,13 +496,11 @@ pub fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
     let map = scores
         .iter()
         .map(|(id, s)| {
-            let categories: Map<String, Value> = s
-                .categories
-                .iter()
-                .map(|(c, p)| ((*c).to_owned(), Value::from((s.risk * p).clamp(0.0, 1.0))))
+            let categories: Map<String, Value> = policy_categories(s)
+                .map(|(c, p)| (c.to_owned(), Value::from(p)))
                 .collect();
             let mut o = Map::with_capacity(4);
-            o.insert("risk".into(), Value::from(s.risk.clamp(0.0, 1.0)));
+            o.insert("risk".into(), Value::from(policy_risk(s)));
             o.insert("category".into(), Value::from(s.category));
             o.insert("categories".into(), Value::Object(categories));
             o.insert("rationale".into(), Value::from(s.rationale.as_str()));
@@ -512,6 +508,19 @@ pub fn scores_input(scores: &BTreeMap<String, StepScore>) -> serde_json::Value {
         })
         .collect();
     Value::Object(map)
+}
+
+/// A score's risk as the policy reads it: clamped to [0, 1].
+fn policy_risk(s: &StepScore) -> f32 {
+    s.risk.clamp(0.0, 1.0)
+}
+
+/// A score's category scores as the policy reads them: the joint
+/// probability `risk * p(category | harmful)`, clamped to [0, 1].
+fn policy_categories(s: &StepScore) -> impl Iterator<Item = (&'static str, f32)> + '_ {
+    s.categories
+        .iter()
+        .map(|(c, p)| (*c, (s.risk * p).clamp(0.0, 1.0)))
 }
 
 /// Loads the guard named by the settings (none in rules-only mode).

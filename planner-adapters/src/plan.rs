@@ -9,9 +9,9 @@
 //! ([`Locator`]), so that rendering a decision back can edit the original
 //! document in place and leave every field it does not understand untouched.
 
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::format::Format;
